@@ -1,0 +1,124 @@
+package meta
+
+import "time"
+
+// Domain is a row of the domain table.
+type Domain struct {
+	ID   int    // dmid
+	Name string // namespace
+}
+
+// Class is a row of the class table. ClassID 0 is the implicit "default"
+// class; it has a row only when an admin created or updated it.
+type Class struct {
+	DomainID    int
+	ID          int // classid
+	Name        string
+	MinDevCount int
+	ReplPolicy  string // "" means MultipleHosts()
+	HashType    int    // 0 none, 1 MD5, 2 SHA-1
+}
+
+// File is a row of the file table: one live key.
+type File struct {
+	FID      int64
+	DomainID int
+	Key      string
+	Length   int64
+	ClassID  int
+	DevCount int
+}
+
+// TempFile is a row of the tempfile table: an upload between create_open and
+// create_close.
+type TempFile struct {
+	FID        int64 // 0 asks RegisterTempFile to allocate one
+	DomainID   int
+	Key        string
+	ClassID    int
+	DevIDs     []int // devices offered to the client, in order
+	CreateTime time.Time
+}
+
+// Host is a row of the host table.
+type Host struct {
+	ID          int
+	Name        string
+	IP          string
+	HTTPPort    int // default 7500
+	HTTPGetPort int // 0 when unset (NULL)
+	Status      string // alive, dead, down, readonly
+	AltIP       string // "" when NULL
+	AltMask     string // "" when NULL
+}
+
+// Device is a row of the device table. MB* are 0 with HaveUsage false until the
+// monitor has written usage.
+type Device struct {
+	ID        int
+	HostID    int
+	Status    string // alive, dead, down, readonly, drain
+	Weight    int    // default 100
+	HaveUsage bool   // mb_total/mb_used are known (not NULL)
+	MBTotal   int64
+	MBUsed    int64
+	MBAsOf    time.Time
+}
+
+// Queue names one of the MogileFS work queues.
+type Queue int
+
+// The work queues. Replicate is file_to_replicate, Delete is file_to_delete2,
+// FSCK and Rebalance are file_to_queue with type 1 and 2.
+const (
+	QueueReplicate Queue = iota + 1
+	QueueDelete
+	QueueFSCK
+	QueueRebalance
+)
+
+// Job is one row of a work queue.
+type Job struct {
+	Queue     Queue
+	FID       int64
+	NextTry   time.Time // zero time means "now" (stored as 0)
+	FailCount int
+	FromDevID int    // replicate: preferred source (0 = none); rebalance: source device
+	Arg       string // rebalance: comma list of destination devids
+}
+
+// FsckLogEntry is a row of fsck_log.
+type FsckLogEntry struct {
+	LogID  int64
+	UTime  time.Time
+	FID    int64 // 0 when NULL
+	EvCode string
+	DevID  int // 0 when NULL
+}
+
+// CloseArgs are the facts create_close commits (Store.CloseFile).
+type CloseArgs struct {
+	FID      int64
+	DomainID int
+	Key      string
+	DevID    int
+	Length   int64
+	ClassID  int    // from the tempfile row
+	HashType int    // 0 when no checksum is stored
+	Checksum []byte // raw digest, stored only when HashType != 0
+}
+
+// Attr is the POSIX view of a key or directory that the original protocol
+// cannot hold; it lives in the extension table mogfs_attr. Zero values mean
+// "not recorded" and the mount uses its defaults.
+type Attr struct {
+	DomainID int
+	Path     string // the key, or for a directory the prefix without trailing "/"
+	IsDir    bool
+	Mode     uint32 // permission bits plus S_IFMT type bits (S_IFLNK for symlinks)
+	UID, GID uint32
+	MTime    time.Time
+	CTime    time.Time
+	ATime    time.Time
+	Target   string // symlink target
+}
