@@ -45,8 +45,8 @@ type Host struct {
 	ID          int
 	Name        string
 	IP          string
-	HTTPPort    int // default 7500
-	HTTPGetPort int // 0 when unset (NULL)
+	HTTPPort    int    // default 7500
+	HTTPGetPort int    // 0 when unset (NULL)
 	Status      string // alive, dead, down, readonly
 	AltIP       string // "" when NULL
 	AltMask     string // "" when NULL
