@@ -1,0 +1,24 @@
+// Package stord is the mogfs storage node, a drop-in replacement for
+// MogileFS's mogstored (with its default Perlbal HTTP engine).
+//
+// A node serves a docroot holding one directory per device, devN. It has
+// three parts:
+//
+//   - The HTTP data port (Handler, default :7500): GET/HEAD with ranges,
+//     PUT (temp file, fsync, size and Content-MD5 check, rename, directory
+//     fsync; or an in-place write at the offset of "Content-Range: bytes
+//     a-b/*"), DELETE (204), MKCOL (201, also for existing directories).
+//     Every path is validated by ParsePath and every file operation goes
+//     through an os.Root opened on docroot/devN, so nothing outside a device
+//     directory is ever touched, symlinks included. Errors become HTTP
+//     statuses in one place, statusFor.
+//   - The management side channel (default :7501): a line protocol with
+//     "size <uri>", "MD5 <uri>", "SHA-1 <uri>" and "watch", which streams
+//     per-device I/O utilisation computed from /proc/diskstats.
+//   - The usage writer: every 10 s each devN/usage file is rewritten
+//     atomically from statfs, in mogstored's "key: value" format (KiB), which
+//     the tracker's monitor fetches over HTTP.
+//
+// The node knows nothing of fids or the database: the tracker chooses paths
+// (/devN/B/MMM/TTT/FFFFFFFFFF.fid) and the node stores bytes there.
+package stord

@@ -1,0 +1,283 @@
+package stord
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Handler is the HTTP data port: GET/HEAD/PUT/DELETE/MKCOL on files under
+// docroot/devN, each device directory confined with os.Root. It is used as
+// the http.Server's handler directly, without a ServeMux, so that
+// "//dev1/usage" is answered instead of redirected.
+type Handler struct {
+	docRoot string
+	log     *slog.Logger
+	// inflight counts running requests so that shutdown can wait for PUT
+	// handlers to remove their temp files after connections are closed.
+	inflight sync.WaitGroup
+}
+
+// NewHandler returns the data-port handler serving docRoot. A nil logger
+// discards.
+func NewHandler(docRoot string, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{docRoot: docRoot, log: log}
+}
+
+// Wait blocks until no request is being handled. Run calls it after closing
+// the server so in-flight uploads have cleaned up before it returns.
+func (h *Handler) Wait() { h.inflight.Wait() }
+
+// ServeHTTP dispatches on the method, as Perlbal's web server does.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.inflight.Add(1)
+	defer h.inflight.Done()
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("panic in request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if rw.status == 0 {
+				http.Error(rw, "Internal Server Error", http.StatusInternalServerError)
+			}
+		}
+		h.log.Debug("request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr,
+			"status", rw.status, "bytes", rw.written, "dur", time.Since(start))
+	}()
+
+	var err error
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		err = h.get(rw, r)
+	case http.MethodPut:
+		err = h.put(rw, r)
+	case http.MethodDelete:
+		err = h.delete(rw, r)
+	case "MKCOL":
+		err = h.mkcol(rw, r)
+	default:
+		err = fmt.Errorf("%w: %s", ErrMethod, r.Method)
+	}
+	if err != nil {
+		h.fail(rw, r, err)
+	}
+}
+
+// fail writes the error response for err and logs it at a level matching
+// who is at fault: client errors at Debug, server faults at Warn.
+func (h *Handler) fail(w *statusWriter, r *http.Request, err error) {
+	code, text := statusFor(err)
+	lvl := slog.LevelDebug
+	if code >= 500 {
+		lvl = slog.LevelWarn
+	}
+	h.log.Log(r.Context(), lvl, "request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	if w.status != 0 {
+		return // headers already sent; the connection carries the failure
+	}
+	writeHTML(w, code, text)
+}
+
+// writeHTML sends Perlbal's tiny HTML response page with a Content-Length,
+// which the tracker's raw-socket client needs to find the end of the body.
+func writeHTML(w http.ResponseWriter, code int, text string) {
+	body := fmt.Sprintf("<h1>%d - %s</h1>\n", code, text)
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	io.WriteString(w, body)
+}
+
+// openDevice opens the device directory of p as an os.Root, so that no
+// operation through it can leave the device (symlinks included).
+func (h *Handler) openDevice(p Path) (*os.Root, error) {
+	root, err := os.OpenRoot(filepath.Join(h.docRoot, p.DevDir))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, fmt.Errorf("%w: %s", ErrNoDevice, p.DevDir)
+		}
+		return nil, fsErr(err)
+	}
+	return root, nil
+}
+
+// isRootPath reports whether the URL path is only slashes ("/", "//").
+func isRootPath(p string) bool { return strings.Trim(p, "/") == "" }
+
+// directoryListing answers GETs of directories: listing is disabled as in
+// mogstored, but the status is 2xx because mogadm check requires it for
+// "GET /".
+func directoryListing(w http.ResponseWriter) {
+	const body = "<h1>200 - Directory listing disabled</h1>\n"
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, body)
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
+	if isRootPath(r.URL.Path) {
+		directoryListing(w)
+		return nil
+	}
+	p, err := ParsePath(r.URL.Path)
+	if err != nil {
+		return err
+	}
+	root, err := h.openDevice(p)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	name := p.Rel
+	if name == "" {
+		name = "."
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return errors.Join(ErrNotFound, err)
+		}
+		return fsErr(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fsErr(err)
+	}
+	if fi.IsDir() {
+		directoryListing(w)
+		return nil
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", ErrNotFound, r.URL.Path)
+	}
+	// Setting the type avoids ServeContent sniffing (an extra read); Perlbal
+	// serves .fid as text/plain and nothing relies on it.
+	ctype := "text/plain"
+	if ext := path.Ext(name); ext != ".fid" && ext != "" {
+		if t := mime.TypeByExtension(ext); t != "" {
+			ctype = t
+		}
+	}
+	w.Header().Set("Content-Type", ctype)
+	// ServeContent handles Range (206, 416 with "bytes */size"),
+	// If-Modified-Since, HEAD, and copies an unranged body straight from
+	// the *os.File, which lets net/http use sendfile.
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+	return nil
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
+	p, err := ParsePath(r.URL.Path)
+	if err != nil {
+		return err
+	}
+	if p.Rel == "" || p.Dir {
+		return fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
+	}
+	root, err := h.openDevice(p)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	fi, err := root.Lstat(p.Rel)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return errors.Join(ErrNotFound, err)
+		}
+		return fsErr(err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
+	}
+	if err := root.Remove(p.Rel); err != nil {
+		return fsErr(err)
+	}
+	// 204, not 200: DevFID::destroy (rebalance) requires exactly 204.
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// mkcol creates a directory (and its parents) and answers 201, also when it
+// already exists: the tracker caches 2xx, treats 400/501 as "MKCOL not
+// supported", and logs anything else as a failure.
+func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request) error {
+	p, err := ParsePath(r.URL.Path)
+	if err != nil {
+		return err
+	}
+	root, err := h.openDevice(p)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if p.Rel != "" {
+		if err := root.MkdirAll(p.Rel, 0o755); err != nil {
+			return fsErr(err)
+		}
+	}
+	writeHTML(w, http.StatusCreated, "Created")
+	return nil
+}
+
+// statusWriter records the status and body size for the request log. It
+// forwards ReadFrom so io.Copy from an *os.File still reaches net/http's
+// sendfile path.
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	written int64
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.written += int64(n)
+	return n, err
+}
+
+// ReadFrom implements io.ReaderFrom.
+func (s *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := s.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{s.ResponseWriter}, r)
+	}
+	s.written += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

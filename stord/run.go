@@ -1,0 +1,145 @@
+package stord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Run serves the storage node until ctx is cancelled: the HTTP data port
+// (unless cfg.NoHTTP), the management side channel and the usage writer.
+// On cancellation it stops accepting, lets in-flight requests finish for up
+// to cfg.ShutdownTimeout, then closes the remaining connections and waits
+// for their handlers, so an interrupted upload has removed its temp file
+// before Run returns. It returns nil after a clean shutdown.
+func Run(ctx context.Context, cfg Config) error {
+	cfg = cfg.withDefaults()
+	log := cfg.Logger.With("component", "stord")
+
+	fi, err := os.Stat(cfg.DocRoot)
+	if err != nil {
+		return fmt.Errorf("stord: docroot: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("stord: docroot %s is not a directory", cfg.DocRoot)
+	}
+
+	var httpL net.Listener
+	if !cfg.NoHTTP {
+		httpL, err = net.Listen("tcp", cfg.HTTPListen)
+		if err != nil {
+			return fmt.Errorf("stord: http listen: %w", err)
+		}
+		defer httpL.Close()
+		if cfg.MaxConns > 0 {
+			httpL = newLimitListener(httpL, cfg.MaxConns)
+		}
+	}
+	mgmtL, err := net.Listen("tcp", cfg.MgmtListen)
+	if err != nil {
+		return fmt.Errorf("stord: mgmt listen: %w", err)
+	}
+	defer mgmtL.Close()
+
+	if cfg.PIDFile != "" {
+		if err := os.WriteFile(cfg.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("stord: pidfile: %w", err)
+		}
+		defer os.Remove(cfg.PIDFile)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { runUsage(ctx, cfg.DocRoot, cfg.UsageInterval, log) })
+
+	var hub *watchHub
+	if !cfg.NoIOStat {
+		hub = newWatchHub()
+		wg.Go(func() { hub.run(ctx, cfg.DocRoot, cfg.WatchInterval) })
+	}
+	mgmt := newMgmtServer(cfg.DocRoot, hub, log)
+	wg.Go(func() { mgmt.serve(ctx, mgmtL) })
+
+	attrs := []any{"docroot", cfg.DocRoot, "mgmt", mgmtL.Addr().String()}
+	var serveErr error
+	if httpL != nil {
+		attrs = append(attrs, "http", httpL.Addr().String())
+		h := NewHandler(cfg.DocRoot, log)
+		srv := &http.Server{
+			Handler: h,
+			// No ReadTimeout: uploads of many GiB are legitimate. Header
+			// and idle timeouts stop slowloris and dead keep-alives.
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       5 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(httpL) }()
+		log.Info("stord started", attrs...)
+		select {
+		case <-ctx.Done():
+		case serveErr = <-errc:
+			serveErr = fmt.Errorf("stord: http serve: %w", serveErr)
+			cancel()
+		}
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("shutdown timed out; closing connections", "err", err)
+			srv.Close()
+		}
+		scancel()
+		h.Wait()
+	} else {
+		log.Info("stord started", attrs...)
+		<-ctx.Done()
+	}
+	cancel()
+	wg.Wait()
+	log.Info("stord stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// limitListener caps simultaneous connections (mogstored's maxconns):
+// Accept waits while the cap is reached.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func newLimitListener(l net.Listener, n int) net.Listener {
+	return &limitListener{Listener: l, sem: make(chan struct{}, n)}
+}
+
+// Accept implements net.Listener.
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: sync.OnceFunc(func() { <-l.sem })}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	release func()
+}
+
+// Close implements net.Conn and frees the connection's slot once.
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}
