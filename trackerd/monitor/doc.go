@@ -1,0 +1,18 @@
+// Package monitor watches the storage nodes for the tracker, as MogileFS's
+// Worker/Monitor.pm and IOStatWatcher.pm do.
+//
+// Every round (Config.Interval, 2.5 s by default) the monitor reloads the host
+// and device tables from the metadata store and probes every device the
+// tracker may read from (Snapshot.CanReadFrom): it GETs /devN/usage (host and
+// device reachability, disk usage written back to the database at most every
+// 15 s by one tracker at a time under the lock "mgfs:device_update"), and
+// every Config.WriteTestEvery it runs the write test (PUT then GET of a small
+// file, deciding "writeable" or "readable") followed by the Content-MD5 probe
+// (reject_bad_md5). A persistent side-channel connection per host (`watch`)
+// feeds the iostat utilization of each device.
+//
+// What the monitor learned is published as an immutable *Snapshot swapped in
+// atomically after each round, so readers (create_open, get_paths and the
+// background jobs) never lock: they call Monitor.Snapshot and use its
+// predicates. Observed states live in memory only, as in the original.
+package monitor

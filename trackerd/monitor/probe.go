@@ -1,0 +1,186 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"mogfs/trackerd/meta"
+)
+
+// hostResult is what one round learned about one host.
+type hostResult struct {
+	reachable bool
+	dev       map[int]DevObs
+	usage     map[int]Usage
+}
+
+// probeHost checks the host's monitored devices one after another, as the
+// original does; a slow failure marks the host unreachable and skips the
+// rest of its devices.
+func (m *Monitor) probeHost(ctx context.Context, h meta.Host, devs []meta.Device) hostResult {
+	r := hostResult{dev: map[int]DevObs{}, usage: map[int]Usage{}}
+	m.mu.Lock()
+	prev := make(map[int]DevObs, len(devs))
+	for _, d := range devs {
+		prev[d.ID] = m.obs[d.ID]
+	}
+	m.mu.Unlock()
+
+	hostDown := false
+	for _, d := range devs {
+		if hostDown || ctx.Err() != nil {
+			r.dev[d.ID] = DevObs{State: StateUnreachable}
+			continue
+		}
+		start := time.Now()
+		u, err := m.fetchUsage(ctx, h, d.ID)
+		if err != nil {
+			m.forgetWriteTest(d.ID)
+			if time.Since(start) >= slowFailure {
+				hostDown = true
+				m.log.Debug("host unreachable", "host", h.Name, "devid", d.ID, "err", err)
+			} else {
+				m.log.Debug("device unreachable", "host", h.Name, "devid", d.ID, "err", err)
+			}
+			r.dev[d.ID] = DevObs{State: StateUnreachable}
+			continue
+		}
+		r.reachable = true
+		if u.TotalKB > 0 {
+			r.usage[d.ID] = u
+		}
+		r.dev[d.ID] = m.checkWritable(ctx, h, d, prev[d.ID])
+	}
+	if hostDown {
+		r.reachable = false
+		for _, d := range devs {
+			r.dev[d.ID] = DevObs{State: StateUnreachable}
+		}
+	}
+	return r
+}
+
+// fetchUsage GETs /devN/usage. A body that does not parse still proves the
+// node answers (the original logs an error but keeps the host reachable), so
+// it returns a zero Usage and no error.
+func (m *Monitor) fetchUsage(ctx context.Context, h meta.Host, devid int) (Usage, error) {
+	url := fmt.Sprintf("http://%s:%d/dev%d/usage", h.IP, getPort(h), devid)
+	body, status, err := m.do(ctx, http.MethodGet, url, nil, nil)
+	if err != nil {
+		return Usage{}, err
+	}
+	if status != http.StatusOK {
+		return Usage{}, fmt.Errorf("monitor: GET %s: status %d", url, status)
+	}
+	u, err := ParseUsage(body)
+	if err != nil {
+		m.log.Warn("bad usage file", "host", h.Name, "devid", devid, "err", err)
+		return Usage{}, nil
+	}
+	return u, nil
+}
+
+func (m *Monitor) forgetWriteTest(devid int) {
+	m.probeMu.Lock()
+	delete(m.lastWriteTest, devid)
+	m.probeMu.Unlock()
+}
+
+// checkWritable runs the write test and the Content-MD5 probe when due. A
+// device that was not known readable or writeable (new, or back from being
+// unreachable) is tested at once, so it is back within one round.
+func (m *Monitor) checkWritable(ctx context.Context, h meta.Host, d meta.Device, prev DevObs) DevObs {
+	if h.Status != "alive" || (d.Status != "alive" && d.Status != "drain") {
+		// readonly host or device: readable without a write test.
+		return DevObs{State: StateReadable, RejectBadMD5: prev.RejectBadMD5}
+	}
+	now := time.Now()
+	m.probeMu.Lock()
+	last, tested := m.lastWriteTest[d.ID]
+	mkcol := !m.mkcolDone[d.ID]
+	m.probeMu.Unlock()
+	known := prev.State == StateWriteable || prev.State == StateReadable
+	if known && tested && now.Sub(last) < m.cfg.WriteTestEvery {
+		return prev
+	}
+
+	base := fmt.Sprintf("http://%s:%d/dev%d/test-write", h.IP, httpPort(h), d.ID)
+	getBase := fmt.Sprintf("http://%s:%d/dev%d/test-write", h.IP, getPort(h), d.ID)
+	if mkcol {
+		// Result ignored, as the original: PUT creates directories anyway.
+		if _, status, err := m.do(ctx, "MKCOL", base+"/", nil, nil); err == nil && status < 500 {
+			m.probeMu.Lock()
+			m.mkcolDone[d.ID] = true
+			m.probeMu.Unlock()
+		}
+	}
+	o := DevObs{State: StateReadable, RejectBadMD5: prev.RejectBadMD5}
+	for range 2 { // a mismatch is retried once
+		n := rand.IntN(100)
+		content := []byte(fmt.Sprintf("time=%d rand=%d", now.Unix(), n))
+		path := "/test-write-" + strconv.Itoa(n)
+		hdr := http.Header{"Content-Type": {"application/octet-stream"}}
+		_, status, err := m.do(ctx, http.MethodPut, base+path, content, hdr)
+		if err != nil || status/100 != 2 {
+			break
+		}
+		got, status, err := m.do(ctx, http.MethodGet, getBase+path, nil, nil)
+		if err != nil || status != http.StatusOK {
+			break
+		}
+		if bytes.Equal(got, content) {
+			o.State = StateWriteable
+			break
+		}
+	}
+	if o.State == StateWriteable {
+		bad := md5.Sum([]byte("!"))
+		hdr := http.Header{"Content-MD5": {base64.StdEncoding.EncodeToString(bad[:])}}
+		if _, status, err := m.do(ctx, http.MethodPut, base+"/test-md5", []byte("."), hdr); err == nil {
+			o.RejectBadMD5 = status/100 != 2
+		}
+	}
+	m.probeMu.Lock()
+	m.lastWriteTest[d.ID] = now
+	m.probeMu.Unlock()
+	if o.State != prev.State {
+		m.log.Info("device state", "host", h.Name, "devid", d.ID, "observed_state", o.State)
+	}
+	return o
+}
+
+// do performs one request with the ConnTimeout deadline and returns the body
+// (at most 1 MiB) and status.
+func (m *Monitor) do(ctx context.Context, method, url string, body []byte, hdr http.Header) ([]byte, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.ConnTimeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, 0, fmt.Errorf("monitor: %s %s: %w", method, url, err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := m.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("monitor: %s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, 0, fmt.Errorf("monitor: %s %s: read body: %w", method, url, err)
+	}
+	return b, resp.StatusCode, nil
+}
