@@ -51,12 +51,12 @@ type Monitor struct {
 	mu       sync.Mutex // guards the fields below
 	hosts    map[int]meta.Host
 	devices  map[int]meta.Device
-	obs      map[int]DevObs  // state and reject_bad_md5 (utilization comes from watchers)
-	usage    map[int]Usage   // latest parsed usage per device
-	reach    map[int]bool    // host reachable in the last round
-	started  uint64          // rounds started
-	done     uint64          // rounds completed
-	roundEnd chan struct{}   // closed and replaced when a round completes
+	obs      map[int]DevObs // state and reject_bad_md5 (utilization comes from watchers)
+	usage    map[int]Usage  // latest parsed usage per device
+	reach    map[int]bool   // host reachable in the last round
+	started  uint64         // rounds started
+	done     uint64         // rounds completed
+	roundEnd chan struct{}  // closed and replaced when a round completes
 	watchers map[string]*watcher
 
 	probeMu       sync.Mutex // guards lastWriteTest and mkcolDone (probes of several hosts run at once)
