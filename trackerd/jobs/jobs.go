@@ -1,0 +1,302 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mogfs/trackerd/meta"
+	"mogfs/trackerd/monitor"
+)
+
+// lease is how long a claimed queue row stays invisible to other trackers
+// (JobMaster.pm's nexttry = now + 1000).
+const lease = 1000 * time.Second
+
+// endOfTime is the original's ENDOFTIME nexttry: never retried by itself.
+var endOfTime = time.Unix(2147483647, 0)
+
+// Config configures the background jobs. Zero fields take the original's
+// defaults.
+type Config struct {
+	Store   *meta.Store
+	Monitor *monitor.Monitor
+	Logger  *slog.Logger // default: discard
+
+	// Worker counts (replicate_jobs, delete_jobs, fsck_jobs); 0 means 1,
+	// negative disables that kind of worker.
+	ReplicateJobs, DeleteJobs, FsckJobs int
+	// Poll is how often an idle job master looks for due rows (1 s).
+	Poll time.Duration
+	// Hostname identifies this tracker in fsck_host.
+	Hostname string
+	// DefaultMinDevCount is the mindevcount of classes without a row
+	// (default_mindevcount, 2).
+	DefaultMinDevCount int
+
+	// HTTPClient talks to storage nodes; default dials with NodeTimeout.
+	HTTPClient *http.Client
+	// NodeTimeout bounds HEAD, DELETE and MKCOL requests (node_timeout, 2 s).
+	NodeTimeout time.Duration
+	// StreamPort is the storage nodes' side channel (7501), used for
+	// digests; -1 always hashes over HTTP GET.
+	StreamPort int
+	// TempfileTooOld is the age after which a tempfile row is abandoned
+	// (1 h, T_TEMPFILE_TOO_OLD).
+	TempfileTooOld time.Duration
+	// TempfileSweep is how often stale tempfiles are looked for (60 s).
+	TempfileSweep time.Duration
+	// ReaperInterval is how often the reaper and drainer look for work (5 s).
+	ReaperInterval time.Duration
+	// ReaperGrace is how long a device must stay dead before it is reaped (16 s).
+	ReaperGrace time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, n := range []*int{&c.ReplicateJobs, &c.DeleteJobs, &c.FsckJobs} {
+		if *n == 0 {
+			*n = 1
+		}
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.DefaultMinDevCount <= 0 {
+		c.DefaultMinDevCount = 2
+	}
+	if c.NodeTimeout <= 0 {
+		c.NodeTimeout = 2 * time.Second
+	}
+	if c.StreamPort == 0 {
+		c.StreamPort = 7501
+	}
+	if c.TempfileTooOld <= 0 {
+		c.TempfileTooOld = time.Hour
+	}
+	if c.TempfileSweep <= 0 {
+		c.TempfileSweep = time.Minute
+	}
+	if c.ReaperInterval <= 0 {
+		c.ReaperInterval = 5 * time.Second
+	}
+	if c.ReaperGrace <= 0 {
+		c.ReaperGrace = 16 * time.Second
+	}
+	if c.HTTPClient == nil {
+		d := &net.Dialer{Timeout: c.NodeTimeout, KeepAlive: 30 * time.Second}
+		c.HTTPClient = &http.Client{Transport: &http.Transport{
+			DialContext:         d.DialContext,
+			MaxIdleConnsPerHost: 8,
+			IdleConnTimeout:     30 * time.Second,
+			DisableCompression:  true,
+		}}
+	}
+	return c
+}
+
+// Jobs is the set of background workers of one tracker.
+type Jobs struct {
+	cfg   Config
+	log   *slog.Logger
+	nodes *nodes
+
+	// Fsck holds the fsck control commands (fsck_start, fsck_stop, ...).
+	Fsck *Fsck
+
+	stats counters
+}
+
+// New builds the jobs; nothing runs until Run.
+func New(cfg Config) *Jobs {
+	cfg = cfg.withDefaults()
+	j := &Jobs{cfg: cfg, log: cfg.Logger.With("component", "jobs")}
+	j.nodes = &nodes{client: cfg.HTTPClient, timeout: cfg.NodeTimeout, streamPort: cfg.StreamPort}
+	j.Fsck = &Fsck{store: cfg.Store, hostname: cfg.Hostname}
+	return j
+}
+
+// Run builds Jobs from cfg and runs them until ctx is done.
+func Run(ctx context.Context, cfg Config) error { return New(cfg).Run(ctx) }
+
+// Run starts every worker and blocks until ctx is done and they have stopped.
+func (j *Jobs) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	start := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(ctx)
+		}()
+	}
+	rep := &Replicator{j: j, log: j.log.With("component", "replicate")}
+	del := &Deleter{j: j, log: j.log.With("component", "delete")}
+	fw := &fsckWorker{j: j, log: j.log.With("component", "fsck")}
+	if j.cfg.ReplicateJobs > 0 {
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueReplicate, j.cfg.ReplicateJobs, rep.Process) })
+		start((&Reaper{j: j, log: j.log.With("component", "reaper")}).Run)
+		start((&Drainer{j: j, log: j.log.With("component", "drain")}).Run)
+	}
+	if j.cfg.DeleteJobs > 0 {
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueDelete, j.cfg.DeleteJobs, del.Process) })
+		start(del.RunTempfiles)
+	}
+	if j.cfg.FsckJobs > 0 {
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueFSCK, j.cfg.FsckJobs, fw.Process) })
+		start((&fsckInjector{j: j, log: j.log.With("component", "fsck")}).Run)
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// counters are the outcomes Stats reports; the map is guarded by mu.
+type counters struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (c *counters) add(name string, n int64) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	c.m[name] += n
+	c.mu.Unlock()
+}
+
+func (c *counters) set(name string, n int64) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]int64{}
+	}
+	c.m[name] = n
+	c.mu.Unlock()
+}
+
+// Stats returns a copy of the counters: outcomes since start (replicated,
+// replicate_failed, replicate_trimmed, deleted, delete_failed,
+// tempfiles_reaped, reaped, drain_queued, fsck_checked, fsck_<EVCODE>) and
+// the last observed queue depths (queue_replicate, queue_delete, queue_fsck).
+func (j *Jobs) Stats() map[string]int64 {
+	j.stats.mu.Lock()
+	defer j.stats.mu.Unlock()
+	return maps.Clone(j.stats.m)
+}
+
+var queueNames = map[meta.Queue]string{
+	meta.QueueReplicate: "replicate",
+	meta.QueueDelete:    "delete",
+	meta.QueueFSCK:      "fsck",
+	meta.QueueRebalance: "rebalance",
+}
+
+// runQueue is the job master of one queue: it claims due rows (leasing them
+// for 1000 s) while workers are free and hands them to n workers.
+func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, n int, handle func(context.Context, meta.Job)) {
+	log := j.log.With("queue", queueNames[q])
+	work := make(chan meta.Job, n)
+	freed := make(chan struct{}, 2*n)
+	var inflight atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range work {
+				j.safely(ctx, log, job, handle)
+				inflight.Add(-1)
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(work)
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		case <-freed:
+		}
+		if depth, err := j.cfg.Store.QueueDepth(ctx, q); err == nil {
+			j.stats.set("queue_"+queueNames[q], depth)
+		}
+		want := 2*n - int(inflight.Load())
+		got := 0
+		if want > 0 {
+			jobs, err := j.cfg.Store.Claim(ctx, q, want, lease)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("claim", "err", err)
+			}
+			got = len(jobs)
+			for _, job := range jobs {
+				inflight.Add(1)
+				select {
+				case work <- job:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		// Work found: look again at once (bounded by free workers);
+		// otherwise sleep for Poll.
+		if got > 0 {
+			poll.Reset(0)
+		} else {
+			poll.Reset(j.cfg.Poll)
+		}
+	}
+}
+
+// safely runs one job, turning a panic into a log line; the row then comes
+// due again when its lease expires.
+func (j *Jobs) safely(ctx context.Context, log *slog.Logger, job meta.Job, handle func(context.Context, meta.Job)) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("job panicked", "fid", job.FID, "panic", r)
+		}
+	}()
+	handle(ctx, job)
+}
+
+// backoff returns the delay before retry number failcount+1 of a replicate
+// row: 15s, 60s, 5m, 30m, 1h, 2h, 4h, 8h, then 24h, each ×rand(0.8..1.2).
+func backoff(failcount int) time.Duration {
+	steps := []time.Duration{15 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 24 * time.Hour}
+	d := steps[min(max(failcount, 0), len(steps)-1)]
+	return time.Duration(float64(d) * (0.8 + 0.4*randFloat()))
+}
+
+// fidLock takes the per-fid exclusion shared by replicate, delete and fsck.
+func (j *Jobs) fidLock(ctx context.Context, fid int64) (release func(), ok bool, err error) {
+	return j.cfg.Store.TryLock(ctx, fidLockName(fid), 10*time.Minute)
+}
+
+// class returns the file's class row, or the implicit default class (with
+// DefaultMinDevCount) when there is none.
+func (j *Jobs) class(ctx context.Context, dmid, classid int) (meta.Class, error) {
+	classes, err := j.cfg.Store.Classes(ctx)
+	if err != nil {
+		return meta.Class{}, err
+	}
+	for _, c := range classes {
+		if c.DomainID == dmid && c.ID == classid {
+			return c, nil
+		}
+	}
+	// The implicit default class, or a class deleted under the file.
+	return meta.Class{DomainID: dmid, ID: classid, Name: "default", MinDevCount: j.cfg.DefaultMinDevCount}, nil
+}
