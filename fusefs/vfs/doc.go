@@ -1,0 +1,47 @@
+// Package vfs is the file-system semantics of the mogfs mount, with no FUSE
+// import: the key ↔ path mapping, the write (upload) session state machine,
+// block reads through the cache, directory listings paged through
+// mogfs_list, and the POSIX operations expressed as tracker commands. The
+// go-fuse adapter in package fusefs is a thin layer over it, so most of the
+// mount's behaviour is tested without /dev/fuse.
+//
+// # Keys and paths
+//
+// Without -o domain= the root lists the domains and each domain is a
+// directory; with it the root is that domain. Inside a domain, "/" in a key
+// is a directory level: key "photos/2024/a.jpg" is file a.jpg in directory
+// photos/2024. Directories exist implicitly while a key lies under them, and
+// explicitly (empty directories, modes, times) as mogfs_attr rows with
+// isdir=1.
+//
+// Some keys contain segments that cannot be file names: the empty segment
+// (a key starting with "/", a "//" run, a trailing "/"), "." and "..",
+// segments with NUL, and segments longer than 255 bytes. Such a segment
+// appears under a reserved escaped name starting with ".mogfs%":
+//
+//	""        → ".mogfs%"        (so key "a/" is file ".mogfs%" in dir a)
+//	"."       → ".mogfs%%2E"
+//	".."      → ".mogfs%%2E%2E"
+//	"a\x00b"  → ".mogfs%a%00b"   ('%', NUL are percent-escaped)
+//	".mogfs%x"→ ".mogfs%.mogfs%25x" (a literal use of the prefix is escaped too)
+//	300 bytes → ".mogfs%long-<32 hex of sha256>-<readable head>"
+//
+// Every other segment — including ones with '%' or spaces — appears as it
+// is, so copying a tree in and out is the identity. A name starting with
+// ".mogfs%" addresses the segment it decodes to: `cat "d/.mogfs%%2E"` reads
+// key "d/.", and creating ".mogfs%" in d creates key "d/". A long name is
+// resolved by listing its directory and matching the hash. A name that
+// starts with the prefix but is not the canonical escape of a segment is
+// EINVAL, so every key has exactly one name.
+//
+// A key that is both a file and a directory prefix ("a" and "a/b") shows the
+// directory; the file stays reachable through the client tools only.
+//
+// # Consistency
+//
+// Attributes and entries are cached in the kernel for attr_timeout and
+// entry_timeout. Opening a file re-reads its fid from the tracker
+// (close-to-open), so a change made through another mount or client is seen
+// by the next open. A fid's bytes never change, so cached blocks never need
+// invalidation.
+package vfs

@@ -1,0 +1,235 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Base is the stored content a write session starts from.
+type Base struct {
+	FID    int64 // 0 for a new file
+	Length int64
+}
+
+// LoadFunc copies the stored bytes of a session's Base into w; it is called
+// at most once per session, on the first write or truncate that needs them.
+type LoadFunc func(ctx context.Context, w io.Writer) error
+
+// StoreFunc uploads size bytes from r as the key's new content and returns
+// the new fid (client.StoreReaderAt with the key and class bound).
+type StoreFunc func(ctx context.Context, r io.ReaderAt, size int64) (fid int64, err error)
+
+// Session is one open write of a key: a staging file under cache_dir holds
+// the file's new content until it is uploaded. Its states:
+//
+//	clean, unloaded — opened without O_TRUNC, nothing written: reads go to
+//	                  the store, the staging file is empty
+//	dirty, loaded   — written, truncated, created or opened with O_TRUNC: the
+//	                  staging file is the whole content (the base was
+//	                  downloaded first when the write needed it)
+//	clean, loaded   — uploaded: Base is the new fid, the staging file still
+//	                  mirrors it, so later writes need no download
+//
+// flush/fsync/close call Upload; an upload error leaves the session dirty, so
+// a later flush retries. A session is shared by every handle of the file that
+// is open for writing; the caller counts references.
+type Session struct {
+	mu       sync.Mutex // guards every field below; held across Upload, so writes wait for it
+	f        *os.File   // staging file (already unlinked: nothing leaks on a crash)
+	base     Base
+	size     int64
+	loaded   bool
+	dirty    bool
+	mtime    time.Time // time of the last write, or the time set by utimes
+	mtimeSet bool      // mtime was set explicitly after the last write
+	load     LoadFunc
+}
+
+// NewSession opens a session on base in staging directory dir. trunc is
+// O_TRUNC (or a new file, base.FID == 0): the content starts empty and the
+// session is dirty, so even an empty file gets stored on close.
+func NewSession(dir string, base Base, trunc bool, load LoadFunc) (*Session, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("vfs: staging dir: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "stage-*")
+	if err != nil {
+		return nil, fmt.Errorf("vfs: staging file: %w", err)
+	}
+	os.Remove(f.Name()) // keep the descriptor only
+	s := &Session{f: f, base: base, size: base.Length, load: load, mtime: time.Now()}
+	if trunc || base.FID == 0 {
+		s.size, s.loaded, s.dirty = 0, true, true
+	} else if base.Length == 0 {
+		s.loaded = true
+	}
+	return s, nil
+}
+
+// ensureLoaded downloads the base into the staging file. Called with mu held.
+func (s *Session) ensureLoaded(ctx context.Context) error {
+	if s.loaded {
+		return nil
+	}
+	w := io.NewOffsetWriter(s.f, 0)
+	if err := s.load(ctx, w); err != nil {
+		s.f.Truncate(0)
+		return fmt.Errorf("vfs: load fid %d: %w", s.base.FID, err)
+	}
+	st, err := s.f.Stat()
+	if err != nil {
+		return fmt.Errorf("vfs: staging: %w", err)
+	}
+	if st.Size() != s.base.Length {
+		s.f.Truncate(0)
+		return fmt.Errorf("vfs: load fid %d: got %d bytes, want %d: %w", s.base.FID, st.Size(), s.base.Length, io.ErrUnexpectedEOF)
+	}
+	s.loaded = true
+	return nil
+}
+
+// WriteAt writes p at off, downloading the stored content first if needed.
+func (s *Session) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ensureLoaded(ctx); err != nil {
+		return 0, err
+	}
+	n, err := s.f.WriteAt(p, off)
+	if n > 0 {
+		s.size = max(s.size, off+int64(n))
+		s.dirty, s.mtime, s.mtimeSet = true, time.Now(), false
+	}
+	if err != nil {
+		return n, fmt.Errorf("vfs: staging write: %w", err)
+	}
+	return n, nil
+}
+
+// Append writes p at the current end of the content and returns where.
+func (s *Session) Append(ctx context.Context, p []byte) (int64, error) {
+	s.mu.Lock()
+	off := s.size
+	s.mu.Unlock()
+	// WriteAt re-locks; a concurrent append between the two is a race the
+	// caller (one kernel file) does not create: the kernel serialises
+	// writes of one O_APPEND file through the inode lock.
+	_, err := s.WriteAt(ctx, p, off)
+	return off, err
+}
+
+// Truncate sets the content's length to n.
+func (s *Session) Truncate(ctx context.Context, n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n == 0 {
+		s.loaded = true // nothing of the base survives: no download
+	} else if err := s.ensureLoaded(ctx); err != nil {
+		return err
+	}
+	if err := s.f.Truncate(n); err != nil {
+		return fmt.Errorf("vfs: staging truncate: %w", err)
+	}
+	s.size, s.dirty, s.mtime, s.mtimeSet = n, true, time.Now(), false
+	return nil
+}
+
+// Loaded reports whether the staging file holds the content; until then
+// reads must go to the store (the session's Base).
+func (s *Session) Loaded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loaded
+}
+
+// ReadAt reads the staged content; valid only once Loaded.
+func (s *Session) ReadAt(p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.loaded {
+		return 0, errors.New("vfs: session not loaded")
+	}
+	if off >= s.size {
+		return 0, io.EOF
+	}
+	if rest := s.size - off; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := s.f.ReadAt(p, off)
+	if err == io.EOF && n == len(p) {
+		err = nil
+	}
+	return n, err
+}
+
+// Size returns the content's current length.
+func (s *Session) Size() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
+}
+
+// Dirty reports whether the content differs from the stored fid.
+func (s *Session) Dirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty
+}
+
+// Base returns the fid and length the session last loaded or stored.
+func (s *Session) Base() Base {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.base
+}
+
+// MTime returns the modification time the file should show.
+func (s *Session) MTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mtime
+}
+
+// SetMTime records an explicit modification time (utimes on an open file),
+// which the upload then persists instead of the time of the last write.
+func (s *Session) SetMTime(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mtime, s.mtimeSet = t, true
+}
+
+// Uploaded describes a successful upload.
+type Uploaded struct {
+	FID   int64
+	Size  int64
+	MTime time.Time
+}
+
+// Upload stores the content if it is dirty and returns the new fid; ok is
+// false when there was nothing to store. On error the session stays dirty.
+func (s *Session) Upload(ctx context.Context, store StoreFunc) (u Uploaded, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return Uploaded{}, false, nil
+	}
+	fid, err := store(ctx, s.f, s.size)
+	if err != nil {
+		return Uploaded{}, false, err
+	}
+	s.base, s.dirty = Base{FID: fid, Length: s.size}, false
+	return Uploaded{FID: fid, Size: s.size, MTime: s.mtime}, true, nil
+}
+
+// Close releases the staging file. Unuploaded changes are lost: callers
+// Upload first.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.f.Close()
+}
