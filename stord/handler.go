@@ -118,6 +118,21 @@ func (h *Handler) openDevice(p Path) (*os.Root, error) {
 	return root, nil
 }
 
+// refuseEscape returns ErrEscapes when rel names a symlink that resolves
+// outside the device. PUT (rename), DELETE and MKCOL never follow a final
+// symlink, so they could not touch the outside anyway, but a path that
+// points out of the device is refused for every method alike.
+func refuseEscape(root *os.Root, rel string) error {
+	if rel == "" {
+		return nil
+	}
+	_, err := root.Stat(rel)
+	if err = fsErr(err); errors.Is(err, ErrEscapes) {
+		return err
+	}
+	return nil
+}
+
 // isRootPath reports whether the URL path is only slashes ("/", "//").
 func isRootPath(p string) bool { return strings.Trim(p, "/") == "" }
 
@@ -198,6 +213,9 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer root.Close()
+	if err := refuseEscape(root, p.Rel); err != nil {
+		return err
+	}
 	fi, err := root.Lstat(p.Rel)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) {
@@ -229,6 +247,9 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer root.Close()
+	if err := refuseEscape(root, p.Rel); err != nil {
+		return err
+	}
 	if p.Rel != "" {
 		if err := root.MkdirAll(p.Rel, 0o755); err != nil {
 			return fsErr(err)

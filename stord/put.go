@@ -49,6 +49,9 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer root.Close()
+	if err := refuseEscape(root, p.Rel); err != nil {
+		return err
+	}
 	if dir := path.Dir(p.Rel); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return fsErr(err)
