@@ -1,0 +1,130 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target"
+
+// GetAttr reads the attributes of a key or directory; ErrNotFound when none
+// are recorded.
+func (s *Store) GetAttr(ctx context.Context, dmid int, path string) (Attr, error) {
+	a, err := scanAttr(s.r.QueryRowContext(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, path))
+	if err != nil {
+		return Attr{}, fmt.Errorf("meta: attr %d/%q: %w", dmid, path, noRows(err))
+	}
+	return a, nil
+}
+
+// SetAttr inserts or replaces the attributes of a.Path.
+func (s *Store) SetAttr(ctx context.Context, a Attr) error {
+	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
+		nullStr(a.Target))
+	if err != nil {
+		return fmt.Errorf("meta: set attr %d/%q: %w", a.DomainID, a.Path, err)
+	}
+	return nil
+}
+
+// DeleteAttr forgets the attributes of one path (absent is fine).
+func (s *Store) DeleteAttr(ctx context.Context, dmid int, path string) error {
+	if _, err := s.exec(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, path); err != nil {
+		return fmt.Errorf("meta: delete attr %d/%q: %w", dmid, path, err)
+	}
+	return nil
+}
+
+// ListDirs returns up to limit directory attrs whose path starts with prefix
+// and sorts after `after`, in byte order.
+func (s *Store) ListDirs(ctx context.Context, dmid int, prefix, after string, limit int) ([]Attr, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	q, args := "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND isdir = 1", []any{dmid}
+	q, args = prefixRange(q, args, "path", prefix, after)
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY path LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("meta: list dirs: %w", err)
+	}
+	defer rows.Close()
+	var out []Attr
+	for rows.Next() {
+		a, err := scanAttr(rows)
+		if err != nil {
+			return nil, fmt.Errorf("meta: list dirs: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RenameAttrs moves the attrs of `from` and of every path under `from/` to
+// the same place under `to`, replacing attrs already recorded at the
+// destination paths, in one transaction. `to` must not be under `from/`.
+func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q, args := "SELECT path FROM mogfs_attr WHERE dmid = ?", []any{dmid}
+		q, args = prefixRange(q, args, "path", from+"/", "")
+		rows, err := tx.QueryContext(ctx, q+" OR dmid = ? AND path = ?"+s.d.forUpdate(), append(args, dmid, from)...)
+		if err != nil {
+			return err
+		}
+		var paths []string
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return err
+			}
+			paths = append(paths, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, p := range paths {
+			np := to + p[len(from):]
+			if _, err := tx.ExecContext(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, np); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE mogfs_attr SET path = ? WHERE dmid = ? AND path = ?", np, dmid, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("meta: rename attrs %d/%q to %q: %w", dmid, from, to, err)
+	}
+	return nil
+}
+
+func scanAttr(row interface{ Scan(...any) error }) (Attr, error) {
+	var a Attr
+	var mt, ct, at int64
+	var target sql.NullString
+	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target); err != nil {
+		return Attr{}, err
+	}
+	a.MTime, a.CTime, a.ATime, a.Target = fromUnixNano(mt), fromUnixNano(ct), fromUnixNano(at), target.String
+	return a, nil
+}
+
+// unixNano stores a time as unix nanoseconds, the zero time as 0.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

@@ -1,0 +1,195 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// EndOfTime is the nexttry of a replicate row that needs manual action
+// (ENDOFTIME, 2147483647, in Replicate.pm): it never comes due on its own.
+var EndOfTime = time.Unix(math.MaxInt32, 0)
+
+// queueTable says where a Queue lives and how its rows map onto Job.
+type queueTable struct {
+	table string
+	where string // extra condition selecting the queue's rows
+	cols  string // fid, nexttry, failcount, source devid, arg
+}
+
+func tableOf(q Queue) (queueTable, error) {
+	switch q {
+	case QueueReplicate:
+		return queueTable{"file_to_replicate", "", "fid, nexttry, failcount, fromdevid, NULL"}, nil
+	case QueueDelete:
+		return queueTable{"file_to_delete2", "", "fid, nexttry, failcount, NULL, NULL"}, nil
+	case QueueFSCK:
+		return queueTable{"file_to_queue", " AND type = 1", "fid, nexttry, failcount, devid, arg"}, nil
+	case QueueRebalance:
+		return queueTable{"file_to_queue", " AND type = 2", "fid, nexttry, failcount, devid, arg"}, nil
+	}
+	return queueTable{}, fmt.Errorf("meta: unknown queue %d", q)
+}
+
+// Enqueue inserts a queue row, keeping an existing row for the fid as it is
+// (INSERT IGNORE, like the original's enqueue_* calls).
+func (s *Store) Enqueue(ctx context.Context, j Job) error {
+	var q string
+	var args []any
+	next := unixOrZero(j.NextTry)
+	switch j.Queue {
+	case QueueReplicate:
+		q = " INTO file_to_replicate (fid, nexttry, fromdevid, failcount) VALUES (?, ?, ?, ?)"
+		args = []any{j.FID, next, nullInt(int64(j.FromDevID)), j.FailCount}
+	case QueueDelete:
+		q = " INTO file_to_delete2 (fid, nexttry, failcount) VALUES (?, ?, ?)"
+		args = []any{j.FID, next, j.FailCount}
+	case QueueFSCK, QueueRebalance:
+		q = " INTO file_to_queue (fid, type, nexttry, devid, failcount, arg) VALUES (?, ?, ?, ?, ?, ?)"
+		args = []any{j.FID, int(j.Queue - QueueFSCK + 1), next, nullInt(int64(j.FromDevID)), j.FailCount, nullStr(j.Arg)}
+	default:
+		_, err := tableOf(j.Queue)
+		return err
+	}
+	if _, err := s.exec(ctx, s.d.insertIgnore()+q, args...); err != nil {
+		return fmt.Errorf("meta: enqueue fid %d: %w", j.FID, err)
+	}
+	return nil
+}
+
+// Claim takes up to n due rows (nexttry <= now), oldest nexttry first, and
+// leases them by moving nexttry to now+lease in the same transaction. The
+// rows are read FOR UPDATE (SKIP LOCKED where available) on MySQL, and
+// SQLite's immediate transaction excludes other writers, so two claimers
+// never get the same row; a claimer that dies leaves rows that come due
+// again when the lease ends. Jobs carry the nexttry they had before.
+func (s *Store) Claim(ctx context.Context, q Queue, n int, lease time.Duration) ([]Job, error) {
+	t, err := tableOf(q)
+	if err != nil || n <= 0 {
+		return nil, err
+	}
+	leaseSec := max(int64(math.Ceil(lease.Seconds())), 1)
+	var jobs []Job
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		jobs = jobs[:0]
+		now, err := s.now(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+t.cols+" FROM "+t.table+" WHERE nexttry <= ?"+t.where+
+			" ORDER BY nexttry LIMIT ?"+s.d.claimLock(), now, n)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			j, err := scanJob(rows, q)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(jobs) == 0 {
+			return err
+		}
+		args := []any{now + leaseSec}
+		for _, j := range jobs {
+			args = append(args, j.FID)
+		}
+		marks := strings.Repeat(",?", len(jobs))[1:]
+		_, err = tx.ExecContext(ctx, "UPDATE "+t.table+" SET nexttry = ? WHERE fid IN ("+marks+")"+t.where, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta: claim %s: %w", t.table, err)
+	}
+	return jobs, nil
+}
+
+// Finish deletes a queue row (absent is fine).
+func (s *Store) Finish(ctx context.Context, q Queue, fid int64) error {
+	t, err := tableOf(q)
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, "DELETE FROM "+t.table+" WHERE fid = ?"+t.where, fid); err != nil {
+		return fmt.Errorf("meta: finish %s fid %d: %w", t.table, fid, err)
+	}
+	return nil
+}
+
+// Retry reschedules a row at `at` with failcount+1 (capped at the column's
+// 255); ErrNotFound when the row is gone.
+func (s *Store) Retry(ctx context.Context, q Queue, fid int64, at time.Time) error {
+	t, err := tableOf(q)
+	if err != nil {
+		return err
+	}
+	return s.execOne(ctx, fmt.Sprintf("retry %s fid %d", t.table, fid), "UPDATE "+t.table+
+		" SET nexttry = ?, failcount = CASE WHEN failcount < 255 THEN failcount + 1 ELSE 255 END WHERE fid = ?"+t.where,
+		unixOrZero(at), fid)
+}
+
+// QueueDepth counts a queue's rows, due or not.
+func (s *Store) QueueDepth(ctx context.Context, q Queue) (int64, error) {
+	t, err := tableOf(q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.table+" WHERE 1=1"+t.where).Scan(&n); err != nil {
+		return 0, fmt.Errorf("meta: depth of %s: %w", t.table, err)
+	}
+	return n, nil
+}
+
+// QueueJob reads one queue row (file_debug); ErrNotFound when absent.
+func (s *Store) QueueJob(ctx context.Context, q Queue, fid int64) (Job, error) {
+	t, err := tableOf(q)
+	if err != nil {
+		return Job{}, err
+	}
+	j, err := scanJob(s.r.QueryRowContext(ctx, "SELECT "+t.cols+" FROM "+t.table+" WHERE fid = ?"+t.where, fid), q)
+	if err != nil {
+		return Job{}, fmt.Errorf("meta: %s fid %d: %w", t.table, fid, noRows(err))
+	}
+	return j, nil
+}
+
+// ReplicateNow makes every deferred replicate row due now (replicate_now,
+// ENDOFTIME rows included, as in the original); it returns the count.
+func (s *Store) ReplicateNow(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now, err := s.now(ctx, tx)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE file_to_replicate SET nexttry = ? WHERE nexttry > ?", now, now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("meta: replicate now: %w", err)
+	}
+	return n, nil
+}
+
+func scanJob(row interface{ Scan(...any) error }, q Queue) (Job, error) {
+	j := Job{Queue: q}
+	var next int64
+	var dev sql.NullInt64
+	var arg sql.NullString
+	if err := row.Scan(&j.FID, &next, &j.FailCount, &dev, &arg); err != nil {
+		return Job{}, err
+	}
+	j.NextTry, j.FromDevID, j.Arg = unix(next), int(dev.Int64), arg.String
+	return j, nil
+}

@@ -1,0 +1,129 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// sqliteDialect is MogileFS's Store/SQLite.pm flavour: the same tables with
+// ENUMs as TEXT, AUTOINCREMENT fids and a lock table for named locks.
+type sqliteDialect struct{}
+
+// sqliteBusyMS is how long a connection waits on another process's lock
+// (the original uses 5000 ms); writers in this process queue in Go instead.
+const sqliteBusyMS = 10000
+
+func openSQLite(ctx context.Context, s *Store, dsn DSN) error {
+	path, err := filepath.Abs(dsn.Path)
+	if err != nil {
+		return fmt.Errorf("meta: sqlite path %q: %w", dsn.Path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("meta: sqlite dir: %w", err)
+	}
+	// file: URI so that '?' or '#' in the path cannot be read as parameters.
+	u := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
+	common := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=0", sqliteBusyMS)
+	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
+	// so it can never fail half-way with SQLITE_BUSY on lock upgrade.
+	w, err := sql.Open("sqlite3", u+common+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("meta: open sqlite: %w", err)
+	}
+	// One writer connection: SQLite allows one writer at a time anyway, and
+	// queueing in database/sql's pool never surfaces "database is locked".
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("meta: open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", u+common)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("meta: open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.d, s.w, s.r = sqliteDialect{}, w, r
+	return nil
+}
+
+func (sqliteDialect) name() string         { return "sqlite" }
+func (sqliteDialect) nowExpr() string      { return "CAST(strftime('%s','now') AS INTEGER)" }
+func (sqliteDialect) insertIgnore() string { return "INSERT OR IGNORE" }
+func (sqliteDialect) forUpdate() string    { return "" }
+func (sqliteDialect) claimLock() string    { return "" }
+
+func (sqliteDialect) clearTableSQL(table string) string { return "DELETE FROM " + table }
+
+func (sqliteDialect) isDup(err error) bool {
+	var e sqlite3.Error
+	if errors.As(err, &e) {
+		return e.ExtendedCode == sqlite3.ErrConstraintUnique || e.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return false
+}
+
+func (sqliteDialect) isRetryable(err error) bool {
+	var e sqlite3.Error
+	if errors.As(err, &e) {
+		return e.Code == sqlite3.ErrBusy || e.Code == sqlite3.ErrLocked
+	}
+	return false
+}
+
+// upgrade adds the columns that later schema versions added, when a database
+// made by an older mogilefsd lacks them (SQLite.pm created most tables at the
+// latest layout, so this is rarely needed). The original's VARCHAR(255) dkey
+// is already unbounded TEXT with BINARY collation on SQLite.
+func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
+	add := []struct{ table, column, decl string }{
+		{"class", "replpolicy", "VARCHAR(255)"},
+		{"class", "hashtype", "TINYINT UNSIGNED"},
+		{"file_to_queue", "arg", "TEXT"},
+	}
+	for _, a := range add {
+		cols, err := sqliteColumns(ctx, db, a.table)
+		if err != nil {
+			return err
+		}
+		if cols[a.column] {
+			continue
+		}
+		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", a.table, a.column, a.decl)
+		if _, err := db.ExecContext(ctx, q); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			return fmt.Errorf("meta: upgrade: %s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+func sqliteColumns(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return nil, fmt.Errorf("meta: columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		cols[strings.ToLower(n)] = true
+	}
+	return cols, rows.Err()
+}
+
+func (sqliteDialect) tableExistsSQL() string {
+	return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+}
