@@ -1,0 +1,321 @@
+package trackerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"mogfs/protocol"
+)
+
+// request is one decoded query handed to a handler.
+type request struct {
+	ctx  context.Context
+	cmd  string
+	args map[string]string
+	conn *connState
+}
+
+// get returns an argument ("" when absent).
+func (r *request) get(k string) string { return r.args[k] }
+
+// has reports whether an argument is present, even empty.
+func (r *request) has(k string) bool { _, ok := r.args[k]; return ok }
+
+// truthy is Perl truth: present, non-empty and not "0".
+func (r *request) truthy(k string) bool {
+	v := r.args[k]
+	return v != "" && v != "0"
+}
+
+// int64Arg parses an integer argument the way Perl numifies: leading digits
+// count, anything else is 0. ok is false when the argument is absent or empty.
+func (r *request) int64Arg(k string) (n int64, ok bool) {
+	v := strings.TrimSpace(r.args[k])
+	if v == "" {
+		return 0, false
+	}
+	return perlInt(v), true
+}
+
+// perlInt numifies like Perl: an optional sign and leading digits.
+func perlInt(v string) int64 {
+	i := 0
+	neg := false
+	if i < len(v) && (v[i] == '-' || v[i] == '+') {
+		neg = v[i] == '-'
+		i++
+	}
+	var n int64
+	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		n = n*10 + int64(v[i]-'0')
+		if n > 1<<53 {
+			break
+		}
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+// reply is a handler's success payload.
+type reply map[string]string
+
+// handler answers one command.
+type handler func(t *Tracker, r *request) (reply, error)
+
+// commands is the dispatch table; filled in init to avoid an initialisation
+// cycle through the handlers.
+var commands map[string]handler
+
+func init() {
+	commands = map[string]handler{
+		// data commands (cmd_file.go, cmd_paths.go)
+		"create_open":  (*Tracker).cmdCreateOpen,
+		"create_close": (*Tracker).cmdCreateClose,
+		"get_paths":    (*Tracker).cmdGetPaths,
+		"delete":       (*Tracker).cmdDelete,
+		"rename":       (*Tracker).cmdRename,
+		"list_keys":    (*Tracker).cmdListKeys,
+		"list_fids":    (*Tracker).cmdListFIDs,
+		"file_info":    (*Tracker).cmdFileInfo,
+		"file_debug":   (*Tracker).cmdFileDebug,
+		"updateclass":  (*Tracker).cmdUpdateClassOfFile,
+		"edit_file":    (*Tracker).cmdEditFile,
+		"sleep":        (*Tracker).cmdSleep,
+		"test":         (*Tracker).cmdTest,
+		"noop":         (*Tracker).cmdNoop,
+		// admin (cmd_admin.go)
+		"create_host":        (*Tracker).cmdCreateHost,
+		"update_host":        (*Tracker).cmdUpdateHost,
+		"delete_host":        (*Tracker).cmdDeleteHost,
+		"get_hosts":          (*Tracker).cmdGetHosts,
+		"create_device":      (*Tracker).cmdCreateDevice,
+		"set_state":          (*Tracker).cmdSetState,
+		"set_weight":         (*Tracker).cmdSetWeight,
+		"get_devices":        (*Tracker).cmdGetDevices,
+		"create_domain":      (*Tracker).cmdCreateDomain,
+		"delete_domain":      (*Tracker).cmdDeleteDomain,
+		"get_domains":        (*Tracker).cmdGetDomains,
+		"create_class":       (*Tracker).cmdCreateClass,
+		"update_class":       (*Tracker).cmdUpdateClass,
+		"delete_class":       (*Tracker).cmdDeleteClass,
+		"server_setting":     (*Tracker).cmdServerSetting,
+		"server_settings":    (*Tracker).cmdServerSettings,
+		"set_server_setting": (*Tracker).cmdSetServerSetting,
+		// maintenance (cmd_maint.go)
+		"replicate_now":        (*Tracker).cmdReplicateNow,
+		"clear_cache":          (*Tracker).cmdClearCache,
+		"do_monitor_round":     (*Tracker).cmdDoMonitorRound,
+		"fsck_start":           (*Tracker).cmdFsckStart,
+		"fsck_stop":            (*Tracker).cmdFsckStop,
+		"fsck_reset":           (*Tracker).cmdFsckReset,
+		"fsck_clearlog":        (*Tracker).cmdFsckClearLog,
+		"fsck_getlog":          (*Tracker).cmdFsckGetLog,
+		"fsck_status":          (*Tracker).cmdFsckStatus,
+		"rebalance_set_policy": (*Tracker).cmdRebalanceSetPolicy,
+		"rebalance_test":       (*Tracker).cmdRebalanceTest,
+		"rebalance_start":      (*Tracker).cmdRebalanceStart,
+		"rebalance_stop":       (*Tracker).cmdRebalanceStop,
+		"rebalance_reset":      (*Tracker).cmdRebalanceReset,
+		"rebalance_status":     (*Tracker).cmdRebalanceStatus,
+		// mogfs extensions (cmd_ext.go)
+		"mogfs_getattr":     (*Tracker).cmdGetAttr,
+		"mogfs_setattr":     (*Tracker).cmdSetAttr,
+		"mogfs_delattr":     (*Tracker).cmdDelAttr,
+		"mogfs_renameattrs": (*Tracker).cmdRenameAttrs,
+		"mogfs_list":        (*Tracker).cmdList,
+		"stats":             (*Tracker).cmdStats,
+	}
+}
+
+// handleLine answers one request line; "" means no reply (blank line).
+func (t *Tracker) handleLine(cs *connState, line string) string {
+	req, err := protocol.ParseRequest(line)
+	if errors.Is(err, protocol.ErrEmptyLine) {
+		return ""
+	}
+	if err != nil {
+		t.stats.count("malformed", true)
+		return protocol.FormatErr(protocol.Err("unknown_command"))
+	}
+	if req.Cmd[0] == '!' {
+		t.stats.count(req.Cmd, false)
+		return t.adminConsole(cs, req.Cmd, req.Args[""])
+	}
+	h, ok := commands[req.Cmd]
+	if !ok {
+		t.stats.count("unknown_command", true)
+		return withCallID(protocol.FormatErr(protocol.Err("unknown_command")), req.Args)
+	}
+	r := &request{ctx: t.ctx, cmd: req.Cmd, args: req.Args, conn: cs}
+	start := time.Now()
+	out, err := t.call(h, r)
+	t.stats.observe(req.Cmd, err != nil, time.Since(start))
+	if err != nil {
+		var pe *protocol.Error
+		if !errors.As(err, &pe) {
+			t.log.Warn("command failed", "cmd", req.Cmd, "err", err)
+			pe = protocol.Err("failure")
+		} else if pe.Code == "db" {
+			t.log.Warn("command failed", "cmd", req.Cmd, "err", err)
+		} else {
+			t.log.Debug("command error", "cmd", req.Cmd, "code", pe.Code, "msg", pe.Message)
+		}
+		return withCallID(protocol.FormatErr(pe), req.Args)
+	}
+	if cid, ok := req.Args["callid"]; ok {
+		if out == nil {
+			out = reply{}
+		}
+		out["callid"] = cid
+	}
+	return protocol.FormatOK(out)
+}
+
+// withCallID appends the request's callid to an ERR line, as the original's
+// err_line does ("ERR code msg callid").
+func withCallID(errLine string, args map[string]string) string {
+	cid, ok := args["callid"]
+	if !ok {
+		return errLine
+	}
+	return strings.TrimSuffix(errLine, "\r\n") + " " + protocol.Escape(cid) + "\r\n"
+}
+
+// call runs a handler, turning a panic into "ERR failure" so that one bad
+// request never takes the connection or the tracker down.
+func (t *Tracker) call(h handler, r *request) (out reply, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.log.Error("panic in command", "cmd", r.cmd, "panic", v, "stack", string(debug.Stack()))
+			out, err = nil, protocol.Err("failure")
+		}
+	}()
+	return h(t, r)
+}
+
+// stats counts requests and errors per command for "!stats" (and later the
+// metrics endpoint). The map is filled once at construction and only read
+// afterwards, so lookups need no lock; counters are atomic.
+type stats struct {
+	byCmd map[string]*cmdStat
+	other cmdStat // commands not in the table (bang commands, junk)
+}
+
+type cmdStat struct {
+	requests atomic.Int64
+	errors   atomic.Int64
+	nanos    atomic.Int64
+}
+
+func newStats() *stats {
+	s := &stats{byCmd: map[string]*cmdStat{}}
+	for name := range commands {
+		s.byCmd[name] = &cmdStat{}
+	}
+	for _, name := range []string{"unknown_command", "malformed", "line_too_long"} {
+		s.byCmd[name] = &cmdStat{}
+	}
+	return s
+}
+
+func (s *stats) get(cmd string) *cmdStat {
+	if c, ok := s.byCmd[cmd]; ok {
+		return c
+	}
+	return &s.other
+}
+
+func (s *stats) count(cmd string, isErr bool) { s.observe(cmd, isErr, 0) }
+
+func (s *stats) observe(cmd string, isErr bool, d time.Duration) {
+	c := s.get(cmd)
+	c.requests.Add(1)
+	if isErr {
+		c.errors.Add(1)
+	}
+	c.nanos.Add(int64(d))
+}
+
+// lines renders the non-zero counters as "name value" lines, sorted.
+func (s *stats) lines() []string {
+	var out []string
+	var total int64
+	for name, c := range s.byCmd {
+		n := c.requests.Load()
+		if n == 0 {
+			continue
+		}
+		total += n
+		out = append(out, fmt.Sprintf("cmd_%s %d", name, n))
+		if e := c.errors.Load(); e > 0 {
+			out = append(out, fmt.Sprintf("err_%s %d", name, e))
+		}
+		out = append(out, fmt.Sprintf("usec_%s %d", name, c.nanos.Load()/1000))
+	}
+	if n := s.other.requests.Load(); n > 0 {
+		total += n
+		out = append(out, fmt.Sprintf("cmd_other %d", n))
+	}
+	sort.Strings(out)
+	return append([]string{"queries " + strconv.FormatInt(total, 10)}, out...)
+}
+
+// adminConsole answers a "!" line with text lines ending in ".\r\n".
+func (t *Tracker) adminConsole(cs *connState, cmd, rest string) string {
+	var lines []string
+	switch {
+	case cmd == "!version":
+		lines = []string{Version}
+	case cmd == "!stats":
+		t.mu.Lock()
+		nconn := len(t.conns)
+		t.mu.Unlock()
+		lines = []string{
+			fmt.Sprintf("uptime %d", int(time.Since(t.start).Seconds())),
+			"pending_queries 0",
+			"processing_queries 0",
+			"bored_queryworkers 0",
+			fmt.Sprintf("connections %d", nconn),
+		}
+		lines = append(lines, t.stats.lines()...)
+	case cmd == "!jobs":
+		lines = t.jobLines()
+	case cmd == "!watch":
+		cs.watch = !cs.watch
+		if cs.watch {
+			lines = []string{"Added you to watcher list."}
+		} else {
+			lines = []string{"Removed you from watcher list."}
+		}
+	case strings.HasPrefix(cmd, "!want"), strings.HasPrefix(cmd, "!to"):
+		lines = []string{"ERROR: mogfs runs a fixed set of goroutines; restart with other *_jobs settings"}
+	case strings.HasPrefix(cmd, "!queue"), strings.HasPrefix(cmd, "!pend"), strings.HasPrefix(cmd, "!recent"):
+		// Nothing is ever queued: every connection has its own goroutine.
+	default:
+		lines = []string{
+			"Commands:",
+			"   !version   server version",
+			"   !stats     counters",
+			"   !jobs      background jobs",
+			"   !watch     toggle watching (no debug stream in mogfs)",
+			"   !queue     pending queries (always empty)",
+		}
+	}
+	_ = rest
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	b.WriteString(".\r\n")
+	return b.String()
+}

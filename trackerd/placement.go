@@ -1,0 +1,264 @@
+package trackerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"mogfs/trackerd/meta"
+	"mogfs/trackerd/monitor"
+)
+
+// fidPath is the path of fid's replica on devid (storage-protocol.md §2):
+// /dev<N>/<B>/<MMM>/<TTT>/<F10>.fid with B, MMM, TTT from the first ten
+// digits of the zero-padded fid.
+func fidPath(devid int, fid int64) string {
+	f := strconv.FormatInt(fid, 10)
+	if len(f) < 10 {
+		f = strings.Repeat("0", 10-len(f)) + f
+	}
+	var b strings.Builder
+	b.Grow(32 + len(f))
+	b.WriteString("/dev")
+	b.WriteString(strconv.Itoa(devid))
+	b.WriteByte('/')
+	b.WriteString(f[0:1])
+	b.WriteByte('/')
+	b.WriteString(f[1:4])
+	b.WriteByte('/')
+	b.WriteString(f[4:7])
+	b.WriteByte('/')
+	b.WriteString(f)
+	b.WriteString(".fid")
+	return b.String()
+}
+
+// hostIP picks the address URLs use for host h (Host.pm::ip): the altip when
+// the host has altip and altmask and either the client asked for zone=alt
+// or its address lies in altmask; otherwise the hostip.
+func hostIP(h meta.Host, clientIP string, zoneAlt bool) string {
+	if h.AltIP == "" || h.AltMask == "" {
+		return h.IP
+	}
+	if zoneAlt {
+		return h.AltIP
+	}
+	pfx, err := netip.ParsePrefix(h.AltMask)
+	if err != nil {
+		return h.IP
+	}
+	ip, err := netip.ParseAddr(clientIP)
+	if err == nil && pfx.Contains(ip.Unmap()) {
+		return h.AltIP
+	}
+	return h.IP
+}
+
+// devURL is the URL of fid on devid; get selects http_get_port (reads)
+// over http_port (uploads, create_close's HEAD). ok is false when the
+// device or its host is unknown.
+func devURL(s *monitor.Snapshot, devid int, fid int64, get bool, clientIP string, zoneAlt bool) (string, bool) {
+	d, ok := s.Devices[devid]
+	if !ok {
+		return "", false
+	}
+	h, ok := s.Hosts[d.HostID]
+	if !ok {
+		return "", false
+	}
+	port := h.HTTPPort
+	if port == 0 {
+		port = 7500
+	}
+	if get && h.HTTPGetPort != 0 {
+		port = h.HTTPGetPort
+	}
+	return "http://" + net.JoinHostPort(hostIP(h, clientIP, zoneAlt), strconv.Itoa(port)) + fidPath(devid, fid), true
+}
+
+// weighted is an item with a weight for weightedShuffle.
+type weighted struct {
+	devid  int
+	weight float64
+}
+
+// weightedShuffle is Util.pm::weighted_list: repeatedly pick an item with
+// probability weight/sum and remove it; items with weight <= 0 are dropped.
+func weightedShuffle(items []weighted) []int {
+	live := items[:0:0]
+	var sum float64
+	for _, it := range items {
+		if it.weight > 0 {
+			live = append(live, it)
+			sum += it.weight
+		}
+	}
+	out := make([]int, 0, len(live))
+	for len(live) > 0 {
+		x := rand.Float64() * sum
+		i := 0
+		for ; i < len(live)-1; i++ {
+			x -= live[i].weight
+			if x < 0 {
+				break
+			}
+		}
+		out = append(out, live[i].devid)
+		sum -= live[i].weight
+		live = append(live[:i], live[i+1:]...)
+	}
+	return out
+}
+
+// pickDevices chooses up to n devices for a new file (behaviours.md §4):
+// devices with room for size (when known), that should get new files,
+// the 20 with most free space, in a random order weighted by free space,
+// on distinct hosts first. Unlike the original (whose distinct-host check
+// compares devids with hostids, see tracker-protocol.md §3.1) we enforce
+// distinct hosts, and only then fill up with further devices of hosts
+// already chosen so that a client still has a fall-back.
+func pickDevices(s *monitor.Snapshot, size int64, n int) []int {
+	all := make([]int, 0, len(s.Devices))
+	for id := range s.Devices {
+		all = append(all, id)
+	}
+	cands := all
+	if size > 0 {
+		var known, unknown []int
+		for _, id := range all {
+			free := s.MBFree(id)
+			switch {
+			case free < 0:
+				unknown = append(unknown, id)
+			case free*1048576 > size:
+				known = append(known, id)
+			}
+		}
+		cands = known
+		if len(cands) == 0 {
+			cands = unknown
+		}
+	}
+	ok := cands[:0:0]
+	for _, id := range cands {
+		if s.ShouldGetNewFiles(id) {
+			ok = append(ok, id)
+		}
+	}
+	sort.Slice(ok, func(i, j int) bool {
+		pi, pj := s.PercentFree(ok[i]), s.PercentFree(ok[j])
+		if pi != pj {
+			return pi > pj
+		}
+		return ok[i] < ok[j]
+	})
+	if len(ok) > 20 {
+		ok = ok[:20]
+	}
+	items := make([]weighted, len(ok))
+	for i, id := range ok {
+		items[i] = weighted{id, 100 * s.PercentFree(id)}
+	}
+	order := weightedShuffle(items)
+	var picked []int
+	hosts := map[int]bool{}
+	for _, id := range order {
+		if len(picked) == n {
+			return picked
+		}
+		h := s.Devices[id].HostID
+		if !hosts[h] {
+			hosts[h] = true
+			picked = append(picked, id)
+		}
+	}
+	for _, id := range order {
+		if len(picked) == n {
+			break
+		}
+		if !contains(picked, id) {
+			picked = append(picked, id)
+		}
+	}
+	return picked
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// errMissing and errCantReach classify a failed HEAD like HTTPFile.pm's
+// size(): the file is not there (404) or the node did not answer properly.
+var (
+	errMissing   = errors.New("missing")
+	errCantReach = errors.New("cantreach")
+)
+
+// headSize returns the Content-Length of url via HEAD. A 2xx without
+// Content-Length counts as 0 (the original's lighttpd special case).
+func (t *Tracker) headSize(ctx context.Context, url string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errCantReach, err)
+	}
+	resp, err := t.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errCantReach, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return 0, fmt.Errorf("%w: %s", errMissing, resp.Status)
+	case resp.StatusCode/100 != 2:
+		return 0, fmt.Errorf("%w: %s", errCantReach, resp.Status)
+	}
+	if resp.ContentLength < 0 {
+		return 0, nil
+	}
+	return resp.ContentLength, nil
+}
+
+// mkcol creates the fid's directories on a device, best effort
+// (create_open step 6). stord creates parent directories on PUT anyway, so
+// this runs off the request path and its failures are only logged at debug.
+func (t *Tracker) mkcol(url string) {
+	u := strings.TrimPrefix(url, "http://")
+	slash := strings.IndexByte(u, '/')
+	if slash < 0 {
+		return
+	}
+	base, p := "http://"+u[:slash], u[slash:]
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/") // devN b mmm ttt file
+	if len(parts) < 5 {
+		return
+	}
+	dir := "/" + parts[0]
+	for _, seg := range parts[1:4] {
+		dir += "/" + seg
+		req, err := http.NewRequestWithContext(t.ctx, "MKCOL", base+dir, nil)
+		if err != nil {
+			return
+		}
+		resp, err := t.cfg.HTTPClient.Do(req)
+		if err != nil {
+			t.log.Debug("mkcol failed", "url", base+dir, "err", err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}

@@ -1,0 +1,257 @@
+package trackerd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"mogfs/protocol"
+	"mogfs/trackerd/jobs"
+	"mogfs/trackerd/meta"
+	"mogfs/trackerd/monitor"
+)
+
+// Version is what "!version" prints. The major.minor tracks the protocol
+// level of the MogileFS release we reproduce.
+const Version = "2.73-mogfs"
+
+// maxLine caps a request line; see protocol.MaxLine.
+const maxLine = protocol.MaxLine
+
+// Tracker is a running tracker: listeners, store, caches, monitor and jobs.
+// Create it with Start; stop it with Close.
+type Tracker struct {
+	cfg   Config
+	log   *slog.Logger
+	store *meta.Store
+	mon   *monitor.Monitor
+	ns    *nsCache
+	jobs  *jobs.Jobs
+	stats *stats
+	start time.Time
+
+	ctx    context.Context // cancelled by Close; parent of all request work
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // background loops and accept loops
+
+	mu        sync.Mutex // guards listeners, conns, closed
+	listeners []net.Listener
+	conns     map[net.Conn]struct{}
+	closed    bool
+	connWG    sync.WaitGroup
+}
+
+// Start opens the store (creating or upgrading the schema), starts the
+// monitor, the background jobs and the listeners, and returns at once. The
+// context bounds start-up only; Close stops everything.
+func Start(ctx context.Context, cfg Config) (*Tracker, error) {
+	cfg = cfg.withDefaults()
+	if len(cfg.Listen) == 0 {
+		return nil, ErrNoListen
+	}
+	store, err := meta.Open(ctx, meta.Config{DSN: cfg.DSN, User: cfg.DBUser, Pass: cfg.DBPass, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("trackerd: open store: %w", err)
+	}
+	t := &Tracker{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		store: store,
+		stats: newStats(),
+		start: time.Now(),
+		conns: map[net.Conn]struct{}{},
+	}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.ns = newNSCache(store, cfg.DefaultMinDevCount)
+	if err := t.ns.reload(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("trackerd: load domains: %w", err)
+	}
+	for _, addr := range cfg.Listen {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.closeListeners()
+			store.Close()
+			return nil, fmt.Errorf("trackerd: listen %s: %w", addr, err)
+		}
+		t.listeners = append(t.listeners, l)
+	}
+	t.startBackground()
+	t.bg.Add(1)
+	go func() {
+		defer t.bg.Done()
+		t.ns.loop(t.ctx, cfg.CacheRefresh, t.log)
+	}()
+	for _, l := range t.listeners {
+		t.bg.Add(1)
+		go func() {
+			defer t.bg.Done()
+			t.acceptLoop(l)
+		}()
+	}
+	t.log.Info("tracker started", "addrs", t.Addrs(), "config", cfg)
+	return t, nil
+}
+
+// Run starts a tracker, writes the pid file if configured, and serves until
+// ctx is cancelled.
+func Run(ctx context.Context, cfg Config) error {
+	t, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.PIDFile != "" {
+		if err := os.WriteFile(cfg.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			t.Close()
+			return fmt.Errorf("trackerd: pidfile: %w", err)
+		}
+		defer os.Remove(cfg.PIDFile)
+	}
+	<-ctx.Done()
+	t.log.Info("tracker stopping")
+	return t.Close()
+}
+
+// Addrs returns the addresses the tracker listens on ("127.0.0.1:41234").
+func (t *Tracker) Addrs() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, len(t.listeners))
+	for i, l := range t.listeners {
+		out[i] = l.Addr().String()
+	}
+	return out
+}
+
+// Store returns the tracker's metadata store (tests and tools).
+func (t *Tracker) Store() *meta.Store { return t.store }
+
+func (t *Tracker) closeListeners() {
+	for _, l := range t.listeners {
+		l.Close()
+	}
+}
+
+// Close stops listening, closes client connections, stops the background
+// work and closes the store.
+func (t *Tracker) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	t.closeListeners()
+	for c := range t.conns {
+		c.Close()
+	}
+	t.mu.Unlock()
+	t.cancel()
+	t.connWG.Wait()
+	t.bg.Wait()
+	return t.store.Close()
+}
+
+func (t *Tracker) acceptLoop(l net.Listener) {
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if t.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t.log.Warn("accept failed", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			c.Close()
+			return
+		}
+		t.conns[c] = struct{}{}
+		t.connWG.Add(1)
+		t.mu.Unlock()
+		go t.serveConn(c)
+	}
+}
+
+// serveConn runs one client connection: requests are answered strictly in
+// order; replies are buffered and flushed only when no further complete
+// request line is already buffered, so a pipelined batch costs one write
+// while a lone request is never held back.
+func (t *Tracker) serveConn(c net.Conn) {
+	defer func() {
+		c.Close()
+		t.mu.Lock()
+		delete(t.conns, c)
+		t.mu.Unlock()
+		t.connWG.Done()
+	}()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	clientIP := ""
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		clientIP = a.IP.String()
+	}
+	cs := &connState{ip: clientIP}
+	br := bufio.NewReaderSize(c, 16<<10)
+	bw := bufio.NewWriterSize(c, 16<<10)
+	for {
+		line, err := protocol.ReadLine(br, maxLine)
+		var reply string
+		switch {
+		case errors.Is(err, protocol.ErrLineTooLong):
+			t.stats.count("line_too_long", true)
+			reply = protocol.FormatErr(protocol.Errf("line_too_long", "Request line longer than %d bytes", maxLine))
+		case err != nil:
+			// EOF or a broken connection; a partial last line without
+			// "\n" is dropped, as the original's regex never matches it.
+			bw.Flush()
+			return
+		default:
+			reply = t.handleLine(cs, line)
+		}
+		if reply != "" {
+			if _, err := bw.WriteString(reply); err != nil {
+				return
+			}
+		}
+		if !completeLineBuffered(br) {
+			if err := bw.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// completeLineBuffered reports whether br already holds a full request line,
+// i.e. whether we may delay flushing because another reply will follow
+// without reading from the network.
+func completeLineBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := br.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
+// connState is per-connection state the handlers may look at.
+type connState struct {
+	ip    string // client IP, for altip/altmask selection
+	watch bool   // "!watch" toggled on
+}

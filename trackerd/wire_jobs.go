@@ -1,0 +1,52 @@
+package trackerd
+
+import (
+	"mogfs/trackerd/jobs"
+	"mogfs/trackerd/monitor"
+)
+
+// startBackground builds the monitor and the background jobs and runs them
+// until Close. The monitor exists (and its snapshot answers queries) even
+// before its first round; create_open waits for that round.
+func (t *Tracker) startBackground() {
+	cfg := t.cfg
+	t.mon = monitor.New(monitor.Config{
+		Store:          t.store,
+		Logger:         t.log,
+		Interval:       cfg.MonitorInterval,
+		WriteTestEvery: cfg.WriteTestInterval,
+		StreamPort:     cfg.StreamPort,
+		ConnTimeout:    cfg.ConnTimeout,
+		MinFreeMB:      cfg.MinFreeMB,
+	})
+	t.jobs = jobs.New(jobs.Config{
+		Store:              t.store,
+		Monitor:            t.mon,
+		Logger:             t.log,
+		ReplicateJobs:      jobCount(cfg.JobMaster, cfg.ReplicateJobs),
+		DeleteJobs:         jobCount(cfg.JobMaster, cfg.DeleteJobs),
+		FsckJobs:           jobCount(cfg.JobMaster, cfg.FsckJobs),
+		Hostname:           cfg.Hostname,
+		DefaultMinDevCount: cfg.DefaultMinDevCount,
+		NodeTimeout:        cfg.NodeTimeout,
+		StreamPort:         cfg.StreamPort,
+	})
+	t.bg.Add(2)
+	go func() {
+		defer t.bg.Done()
+		t.mon.Run(t.ctx)
+	}()
+	go func() {
+		defer t.bg.Done()
+		t.jobs.Run(t.ctx)
+	}()
+}
+
+// jobCount maps a *_jobs setting to jobs.Config's convention (negative
+// disables); job_master=0 disables every queue consumer on this tracker.
+func jobCount(master bool, n int) int {
+	if !master || n <= 0 {
+		return -1
+	}
+	return n
+}
