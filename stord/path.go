@@ -35,7 +35,7 @@ func ParsePath(p string) (Path, error) {
 	}
 	// The original refuses any "..", even inside a name ("a..b").
 	if strings.Contains(p, "..") {
-		return Path{}, fmt.Errorf("%w: %q contains ..", ErrInvalidPath, p)
+		return Path{}, fmt.Errorf("%w: \"..\" in %q", ErrInvalidPath, p)
 	}
 	rest := strings.TrimLeft(p, "/")
 	var out Path

@@ -64,10 +64,11 @@ func TestRunShutdownStalledUpload(t *testing.T) {
 	}
 }
 
+// hasTemp reports whether the stalled upload's temp file exists.
 func hasTemp(dir string) bool {
 	found := false
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		found = found || strings.HasSuffix(p, ".tmp")
+		found = found || strings.HasPrefix(filepath.Base(p), "stalled.") && strings.HasSuffix(p, ".tmp")
 		return nil
 	})
 	return found

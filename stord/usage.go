@@ -165,7 +165,7 @@ func writeUsage(docRoot, dev string, u Usage) error {
 		return err
 	}
 	defer root.Close()
-	tmp := fmt.Sprintf(".usage.%d.tmp", os.Getpid())
+	tmp := fmt.Sprintf(".usage.%d.new", os.Getpid()) // not *.tmp: that suffix is an upload's
 	if err := root.WriteFile(tmp, []byte(u.Format()), 0o644); err != nil {
 		root.Remove(tmp)
 		return err
