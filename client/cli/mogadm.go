@@ -1,0 +1,421 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"mogfs/client"
+	"mogfs/protocol"
+)
+
+// admSpec is every option any mogadm subcommand takes; each command checks
+// that it got only what it expects.
+var admSpec = Spec{
+	"status": false, "ip": false, "port": false, "getport": false, "altip": false, "altmask": false,
+	"weight": false, "all": true, "mindevcount": false, "replpolicy": false, "hashtype": false,
+	"policy_only": true,
+}
+
+const admUsage = `Usage: mogadm [--trackers=HOST:PORT,...] <command> [args] [options]
+
+  mogadm check                          Check the state of the MogileFS world.
+  mogadm stats                          Show tracker counters (mogfs extension).
+  mogadm host list
+  mogadm host add <host> [--ip=IP] [--port=7500] [--getport=P] [--altip=IP] [--altmask=CIDR] [--status=down]
+  mogadm host modify <host> [--ip=IP] [--port=P] [--getport=P] [--altip=IP] [--altmask=CIDR] [--status=S]
+  mogadm host mark <host> <status>      status: alive, down, dead, readonly
+  mogadm host delete <host>
+  mogadm device list [--all]
+  mogadm device add <host> <devid> [--status=alive]
+  mogadm device mark <host> <devid> <status>   status: alive, down, dead, readonly, drain
+  mogadm device modify <host> <devid> [--status=S] [--weight=N]
+  mogadm domain list
+  mogadm domain add <domain>
+  mogadm domain delete <domain>
+  mogadm class list
+  mogadm class add <domain> <class> [--mindevcount=2] [--replpolicy=P] [--hashtype=MD5|SHA-1|NONE]
+  mogadm class modify <domain> <class> [--mindevcount=N] [--replpolicy=P] [--hashtype=H]
+  mogadm class delete <domain> <class>
+  mogadm settings list
+  mogadm settings set <key> <value>
+  mogadm fsck start|stop|status|reset [--policy-only]|clearlog|printlog`
+
+// admCmd is one mogadm subcommand: its positional argument names and
+// allowed options.
+type admCmd struct {
+	args []string
+	opts []string
+	run  func(a *adm, ctx context.Context) error
+}
+
+type adm struct {
+	*tool
+	args map[string]string // positional arguments by name
+	out  io.Writer
+}
+
+var admCmds = map[string]admCmd{
+	"check":           {run: (*adm).check},
+	"stats":           {run: (*adm).stats},
+	"host list":       {run: (*adm).hostList},
+	"host add":        {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostAdd},
+	"host modify":     {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostModify},
+	"host mark":       {args: []string{"hostname", "status"}, run: (*adm).hostMark},
+	"host delete":     {args: []string{"hostname"}, run: (*adm).hostDelete},
+	"device list":     {opts: []string{"all"}, run: (*adm).deviceList},
+	"device add":      {args: []string{"hostname", "devid"}, opts: []string{"status"}, run: (*adm).deviceAdd},
+	"device mark":     {args: []string{"hostname", "devid", "status"}, run: (*adm).deviceMark},
+	"device modify":   {args: []string{"hostname", "devid"}, opts: []string{"status", "weight"}, run: (*adm).deviceModify},
+	"domain list":     {run: (*adm).classList},
+	"domain add":      {args: []string{"domain"}, run: (*adm).domainAdd},
+	"domain delete":   {args: []string{"domain"}, run: (*adm).domainDelete},
+	"class list":      {run: (*adm).classList},
+	"class add":       {args: []string{"domain", "class"}, opts: []string{"mindevcount", "replpolicy", "hashtype"}, run: (*adm).classAdd},
+	"class modify":    {args: []string{"domain", "class"}, opts: []string{"mindevcount", "replpolicy", "hashtype"}, run: (*adm).classModify},
+	"class delete":    {args: []string{"domain", "class"}, run: (*adm).classDelete},
+	"settings list":   {run: (*adm).settingsList},
+	"settings set":    {args: []string{"key", "value"}, run: (*adm).settingsSet},
+	"fsck start":      {run: func(a *adm, ctx context.Context) error { return a.c.FsckStart(ctx) }},
+	"fsck stop":       {run: func(a *adm, ctx context.Context) error { return a.c.FsckStop(ctx) }},
+	"fsck clearlog":   {run: func(a *adm, ctx context.Context) error { return a.c.FsckClearLog(ctx) }},
+	"fsck reset":      {opts: []string{"policy_only"}, run: func(a *adm, ctx context.Context) error { return a.c.FsckReset(ctx, a.opts["policy_only"] == "1") }},
+	"fsck status":     {run: (*adm).fsckStatus},
+	"fsck printlog":   {run: (*adm).fsckPrintLog},
+	"slave list":      {run: (*adm).slaveList},
+	"rebalance start": {run: func(a *adm, ctx context.Context) error { _, err := a.c.Do(ctx, "rebalance_start", nil); return err }},
+	"rebalance stop":  {run: func(a *adm, ctx context.Context) error { _, err := a.c.Do(ctx, "rebalance_stop", nil); return err }},
+}
+
+// Adm is mogadm.
+func Adm(ctx context.Context, args []string, env Env) int {
+	t, rc := start("mogadm", admUsage, args, env, admSpec)
+	if t == nil {
+		return rc
+	}
+	defer t.close()
+	if len(t.pos) == 0 {
+		return t.usageErr("no command")
+	}
+	name := t.pos[0]
+	rest := t.pos[1:]
+	cmd, ok := admCmds[name]
+	if !ok && len(t.pos) > 1 {
+		name = t.pos[0] + " " + t.pos[1]
+		rest = t.pos[2:]
+		cmd, ok = admCmds[name]
+	}
+	if !ok {
+		return t.usageErr(fmt.Sprintf("unknown command %q", strings.Join(t.pos, " ")))
+	}
+	a := &adm{tool: t, args: map[string]string{}, out: env.Stdout}
+	if len(rest) < len(cmd.args) {
+		return t.usageErr(fmt.Sprintf("%s: missing argument <%s>", name, cmd.args[len(rest)]))
+	}
+	if len(rest) > len(cmd.args) {
+		return t.usageErr(fmt.Sprintf("%s: unexpected argument %q", name, rest[len(cmd.args)]))
+	}
+	for i, n := range cmd.args {
+		v := rest[i]
+		if n == "devid" { // mogadm maps "dev5" to 5
+			v = strings.TrimPrefix(v, "dev")
+			if _, err := strconv.Atoi(v); err != nil {
+				return t.usageErr("devid should be numeric")
+			}
+		}
+		a.args[n] = v
+	}
+	for k := range t.opts {
+		if _, isCommon := common[k]; !isCommon && !contains(cmd.opts, k) {
+			return t.usageErr(fmt.Sprintf("%s: unexpected option --%s", name, k))
+		}
+	}
+	if err := cmd.run(a, ctx); err != nil {
+		return t.fail(err)
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *adm) intOpt(name string) (int, error) {
+	v := a.opts[name]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--%s must be a non-negative integer, not %q", name, v)
+	}
+	return n, nil
+}
+
+func (a *adm) hostOpts() (client.HostOpts, error) {
+	o := client.HostOpts{IP: a.opts["ip"], Status: a.opts["status"], AltIP: a.opts["altip"], AltMask: a.opts["altmask"]}
+	var err error
+	if o.Port, err = a.intOpt("port"); err != nil {
+		return o, err
+	}
+	o.GetPort, err = a.intOpt("getport")
+	return o, err
+}
+
+func (a *adm) hostAdd(ctx context.Context) error {
+	o, err := a.hostOpts()
+	if err != nil {
+		return err
+	}
+	if o.IP == "" {
+		return fmt.Errorf("no --ip given for host %s", a.args["hostname"])
+	}
+	if _, err := a.c.CreateHost(ctx, a.args["hostname"], o); err != nil {
+		return fmt.Errorf("failure creating host: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) hostModify(ctx context.Context) error {
+	o, err := a.hostOpts()
+	if err != nil {
+		return err
+	}
+	if err := a.c.UpdateHost(ctx, a.args["hostname"], o); err != nil {
+		return fmt.Errorf("failure modifying host: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) hostMark(ctx context.Context) error {
+	if err := a.c.UpdateHost(ctx, a.args["hostname"], client.HostOpts{Status: a.args["status"]}); err != nil {
+		return fmt.Errorf("failure updating host status: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) hostDelete(ctx context.Context) error {
+	if err := a.c.DeleteHost(ctx, a.args["hostname"]); err != nil {
+		return fmt.Errorf("failure deleting host: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) hostList(ctx context.Context) error {
+	hosts, err := a.c.Hosts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		fmt.Fprintf(a.out, "%s [%d]: %s\n", h.Name, h.ID, h.Status)
+		for _, kv := range [][2]string{
+			{"IP", h.IP + ":" + strconv.Itoa(h.HTTPPort)}, {"Alt IP", h.AltIP}, {"Alt Mask", h.AltMask},
+			{"GET Port", zeroEmpty(h.HTTPGetPort)},
+		} {
+			if kv[1] != "" {
+				fmt.Fprintf(a.out, "  %-10s%s\n", kv[0]+":", kv[1])
+			}
+		}
+		fmt.Fprintln(a.out)
+	}
+	return nil
+}
+
+func zeroEmpty(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func (a *adm) devid() int { n, _ := strconv.Atoi(a.args["devid"]); return n }
+
+func (a *adm) deviceAdd(ctx context.Context) error {
+	if err := a.c.CreateDevice(ctx, a.args["hostname"], a.devid(), a.opts["status"]); err != nil {
+		return fmt.Errorf("error adding device: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) deviceMark(ctx context.Context) error {
+	if err := a.c.SetState(ctx, a.args["hostname"], a.devid(), a.args["status"]); err != nil {
+		return fmt.Errorf("error updating device: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) deviceModify(ctx context.Context) error {
+	if a.opts["status"] == "" && a.opts["weight"] == "" {
+		return fmt.Errorf("device modify needs --status or --weight")
+	}
+	if s := a.opts["status"]; s != "" {
+		if err := a.c.SetState(ctx, a.args["hostname"], a.devid(), s); err != nil {
+			return fmt.Errorf("error updating device: %w", err)
+		}
+	}
+	if a.opts["weight"] != "" {
+		w, err := a.intOpt("weight")
+		if err != nil {
+			return err
+		}
+		if err := a.c.SetWeight(ctx, a.args["hostname"], a.devid(), w); err != nil {
+			return fmt.Errorf("error updating device: %w", err)
+		}
+	}
+	return nil
+}
+
+func (a *adm) deviceList(ctx context.Context) error {
+	hosts, err := a.c.Hosts(ctx)
+	if err != nil {
+		return err
+	}
+	devs, err := a.c.Devices(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		fmt.Fprintf(a.out, "%s [%d]: %s\n", h.Name, h.ID, h.Status)
+		fmt.Fprintf(a.out, "%6s  %-10s %10s %10s %10s %10s\n", "", "", "used(G)", "free(G)", "total(G)", "weight(%)")
+		for _, d := range devs {
+			if d.HostID != h.ID || (d.Status == "dead" && a.opts["all"] != "1") {
+				continue
+			}
+			used, total := gib(d.MBUsed), gib(d.MBTotal)
+			fmt.Fprintf(a.out, "%6s: %-10s %10.3f %10.3f %10.3f %10d\n", "dev"+strconv.Itoa(d.ID), d.Status, used, total-used, total, d.Weight)
+		}
+		fmt.Fprintln(a.out)
+	}
+	return nil
+}
+
+// gib converts MiB to GiB; unknown (-1) is 0.
+func gib(mb int64) float64 { return float64(max(mb, 0)) / 1024 }
+
+func (a *adm) domainAdd(ctx context.Context) error {
+	if err := a.c.CreateDomain(ctx, a.args["domain"]); err != nil {
+		if protocol.IsCode(err, "domain_exists") {
+			return fmt.Errorf("domain already exists: %w", err)
+		}
+		return fmt.Errorf("error creating domain: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) domainDelete(ctx context.Context) error {
+	if err := a.c.DeleteDomain(ctx, a.args["domain"]); err != nil {
+		return fmt.Errorf("error deleting domain: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) classOpts() (client.ClassOpts, error) {
+	n, err := a.intOpt("mindevcount")
+	return client.ClassOpts{MinDevCount: n, ReplPolicy: a.opts["replpolicy"], HashType: a.opts["hashtype"]}, err
+}
+
+func (a *adm) classAdd(ctx context.Context) error {
+	o, err := a.classOpts()
+	if err != nil {
+		return err
+	}
+	if err := a.c.CreateClass(ctx, a.args["domain"], a.args["class"], o); err != nil {
+		return fmt.Errorf("error creating class: %w", err)
+	}
+	return nil
+}
+
+// classModify keeps the current mindevcount when none is given, as mogadm
+// does (update_class requires it).
+func (a *adm) classModify(ctx context.Context) error {
+	o, err := a.classOpts()
+	if err != nil {
+		return err
+	}
+	if o.MinDevCount == 0 {
+		doms, err := a.c.Domains(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range doms {
+			for _, cl := range d.Classes {
+				if d.Name == a.args["domain"] && cl.Name == a.args["class"] {
+					o.MinDevCount = cl.MinDevCount
+				}
+			}
+		}
+	}
+	if err := a.c.ModifyClass(ctx, a.args["domain"], a.args["class"], o); err != nil {
+		return fmt.Errorf("error updating class: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) classDelete(ctx context.Context) error {
+	if err := a.c.DeleteClass(ctx, a.args["domain"], a.args["class"]); err != nil {
+		return fmt.Errorf("error deleting class: %w", err)
+	}
+	return nil
+}
+
+func (a *adm) classList(ctx context.Context) error {
+	doms, err := a.c.Domains(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, " %-20s %-20s %-13s %-20s %-8s\n", "domain", "class", "mindevcount", "replpolicy", "hashtype")
+	fmt.Fprintf(a.out, "%s %s %s %s %s\n", strings.Repeat("-", 21), strings.Repeat("-", 20), strings.Repeat("-", 13),
+		strings.Repeat("-", 20), strings.Repeat("-", 8))
+	for _, d := range doms {
+		for _, cl := range d.Classes {
+			fmt.Fprintf(a.out, " %-20s %-20s %13d %-20s %-8s\n", d.Name, cl.Name, cl.MinDevCount, cl.ReplPolicy, cl.HashType)
+		}
+		fmt.Fprintln(a.out)
+	}
+	return nil
+}
+
+func (a *adm) settingsList(ctx context.Context) error {
+	ss, err := a.c.ServerSettings(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(ss))
+	for k := range ss {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(a.out, "%25s = %s\n", k, ss[k])
+	}
+	return nil
+}
+
+func (a *adm) settingsSet(ctx context.Context) error {
+	return a.c.SetServerSetting(ctx, a.args["key"], a.args["value"])
+}
+
+func (a *adm) slaveList(ctx context.Context) error {
+	ss, err := a.c.ServerSettings(ctx)
+	if err != nil {
+		return err
+	}
+	for k := range strings.SplitSeq(ss["slave_keys"], ",") {
+		k, _, _ = strings.Cut(strings.TrimSpace(k), "=")
+		if k == "" {
+			continue
+		}
+		dsn, rest, _ := strings.Cut(ss["slave_"+k], "|")
+		user, pass, _ := strings.Cut(rest, "|")
+		fmt.Fprintf(a.out, "%s --dsn=%s --username=%s --password=%s\n", k, dsn, user, pass)
+	}
+	return nil
+}
