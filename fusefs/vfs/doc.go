@@ -34,8 +34,9 @@
 // starts with the prefix but is not the canonical escape of a segment is
 // EINVAL, so every key has exactly one name.
 //
-// A key that is both a file and a directory prefix ("a" and "a/b") shows the
-// directory; the file stays reachable through the client tools only.
+// A key that is both a file and a directory prefix ("a" and "a/b") is
+// ambiguous: a lookup of "a" finds the file, and the keys under "a/" stay
+// reachable through the client tools only.
 //
 // # Consistency
 //

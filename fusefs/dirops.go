@@ -1,0 +1,318 @@
+package fusefs
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mogfs/fusefs/vfs"
+)
+
+// entryCheck refuses namespace changes where they cannot happen: a read-only
+// mount, the domain list, a name that does not decode.
+func (n *node) entryCheck(name string) (string, syscall.Errno) {
+	if n.m.opt.ReadOnly {
+		return "", syscall.EROFS
+	}
+	if n.role == roleDomainList {
+		return "", syscall.EPERM // domains are made with mogadm
+	}
+	if vfs.IsLongName(name) {
+		return "", syscall.ENAMETOOLONG
+	}
+	seg, err := vfs.SegmentOf(name)
+	if err != nil {
+		return "", syscall.EINVAL
+	}
+	return seg, 0
+}
+
+var _ = (fs.NodeCreater)((*node)(nil))
+
+// Create makes a new file; it is stored when first flushed.
+func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	uid, gid := callerOwner(ctx)
+	now := time.Now()
+	st := vfs.Stat{Kind: vfs.KindFile, HasAttr: true,
+		Attr: vfs.Attr{Mode: syscall.S_IFREG | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
+	sess, err := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{}, true, nil)
+	if err != nil {
+		return nil, nil, 0, n.m.errno("create", err)
+	}
+	n.forgetListing()
+	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true}, fs.StableAttr{Mode: syscall.S_IFREG})
+	cn := ch.Operations().(*node)
+	n.m.track(cn)
+	cn.fillEntry(out)
+	return ch, &handle{n: cn, write: true, append: flags&syscall.O_APPEND != 0}, 0, 0
+}
+
+var _ = (fs.NodeMkdirer)((*node)(nil))
+
+// Mkdir records an empty directory as an attribute row.
+func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return nil, errno
+	}
+	domain, dir := n.where()
+	if _, err := n.m.fs.Lookup(ctx, domain, dir, seg); err == nil {
+		return nil, syscall.EEXIST
+	}
+	uid, gid := callerOwner(ctx)
+	if err := n.m.fs.Mkdir(ctx, domain, vfs.ChildDir(dir, seg), mode, uid, gid); err != nil {
+		return nil, n.m.errno("mkdir", err)
+	}
+	n.forgetListing()
+	now := time.Now()
+	st := vfs.Stat{Kind: vfs.KindDir, HasAttr: true, Attr: vfs.Attr{IsDir: true, Mode: syscall.S_IFDIR | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
+	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now}, fs.StableAttr{Mode: syscall.S_IFDIR})
+	ch.Operations().(*node).fillEntry(out)
+	return ch, 0
+}
+
+var _ = (fs.NodeRmdirer)((*node)(nil))
+
+// Rmdir removes an empty directory.
+func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return errno
+	}
+	domain, dir := n.where()
+	n.forgetListing()
+	return n.m.errno("rmdir", n.m.fs.Rmdir(ctx, domain, vfs.ChildDir(dir, seg)))
+}
+
+var _ = (fs.NodeUnlinker)((*node)(nil))
+
+// Unlink deletes a file or symlink.
+func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return errno
+	}
+	domain, dir := n.where()
+	n.forgetListing()
+	var pending bool
+	if ch := n.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok {
+			// An open write session must not store the key again on close.
+			cn.mu.Lock()
+			cn.unlinked = true
+			pending = cn.newFile
+			cn.mu.Unlock()
+		}
+	}
+	if pending {
+		return 0 // created here and never stored: nothing on the tracker
+	}
+	return n.m.errno("unlink", n.m.fs.Unlink(ctx, domain, vfs.ChildKey(dir, seg)))
+}
+
+var _ = (fs.NodeRenamer)((*node)(nil))
+
+// Rename moves a file or a directory (every key under it) within a domain.
+func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return errno
+	}
+	np, ok := newParent.(*node)
+	if !ok {
+		return syscall.EXDEV
+	}
+	newSeg, errno := np.entryCheck(newName)
+	if errno != 0 {
+		return errno
+	}
+	if flags&unix_RENAME_EXCHANGE != 0 {
+		return syscall.EINVAL
+	}
+	domain, dir := n.where()
+	newDomain, newDir := np.where()
+	if domain != newDomain {
+		return syscall.EXDEV
+	}
+	ch := n.GetChild(name)
+	var st vfs.Stat
+	if ch != nil {
+		cn := ch.Operations().(*node)
+		if errno := cn.flush(ctx); errno != 0 {
+			return errno
+		}
+		cn.mu.Lock()
+		st = cn.st
+		cn.mu.Unlock()
+	} else {
+		var err error
+		if st, err = n.m.fs.Lookup(ctx, domain, dir, seg); err != nil {
+			return n.m.errno("rename", err)
+		}
+	}
+	if flags&unix_RENAME_NOREPLACE != 0 {
+		if _, err := n.m.fs.Lookup(ctx, domain, newDir, newSeg); err == nil {
+			return syscall.EEXIST
+		}
+	}
+	var err error
+	if st.Kind == vfs.KindDir {
+		err = n.m.fs.RenameDir(ctx, domain, vfs.ChildDir(dir, seg), vfs.ChildDir(newDir, newSeg))
+	} else {
+		err = n.m.fs.RenameFile(ctx, domain, vfs.ChildKey(dir, seg), vfs.ChildKey(newDir, newSeg))
+	}
+	if err != nil {
+		return n.m.errno("rename", err)
+	}
+	n.forgetListing()
+	np.forgetListing()
+	if ch != nil {
+		// go-fuse moves the inode after we return; its segment is ours to fix.
+		cn := ch.Operations().(*node)
+		cn.mu.Lock()
+		cn.seg = newSeg
+		cn.mu.Unlock()
+	}
+	return 0
+}
+
+// Linux renameat2 flags (golang.org/x/sys/unix has them; kept local so the
+// adapter's imports stay small).
+const (
+	unix_RENAME_NOREPLACE = 1 << 0
+	unix_RENAME_EXCHANGE  = 1 << 1
+)
+
+var _ = (fs.NodeSymlinker)((*node)(nil))
+
+// Symlink creates a symlink: an empty key with type and target attributes.
+func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return nil, errno
+	}
+	domain, dir := n.where()
+	uid, gid := callerOwner(ctx)
+	st, err := n.m.fs.Symlink(ctx, domain, vfs.ChildKey(dir, seg), target, uid, gid)
+	if err != nil {
+		return nil, n.m.errno("symlink", err)
+	}
+	n.forgetListing()
+	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()}, fs.StableAttr{Mode: syscall.S_IFLNK})
+	ch.Operations().(*node).fillEntry(out)
+	return ch, 0
+}
+
+var _ = (fs.NodeLinker)((*node)(nil))
+
+// Link refuses hard links: a key has one name.
+func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+var _ = (fs.NodeSetattrer)((*node)(nil))
+
+// Setattr handles truncate, chmod, chown and utimes.
+func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if n.role != roleEntry || n.IsRoot() {
+		n.fillAttr(&out.Attr)
+		return 0
+	}
+	if n.m.opt.ReadOnly {
+		return syscall.EROFS
+	}
+	domain, p := n.where()
+	if size, ok := in.GetSize(); ok {
+		if n.isDir() {
+			return syscall.EISDIR
+		}
+		if errno := n.truncate(ctx, int64(size)); errno != 0 {
+			return errno
+		}
+	}
+	var ch vfs.AttrChange
+	n.mu.Lock()
+	st := n.st
+	n.mu.Unlock()
+	a := st.Attr
+	if m, ok := in.GetMode(); ok {
+		mode := typeBits(st.Kind) | m&0o7777
+		ch.Mode, a.Mode = &mode, mode
+	}
+	if u, ok := in.GetUID(); ok {
+		ch.UID, a.UID = &u, u
+		if !st.Attr.HasOwner {
+			g := n.m.gid
+			ch.GID, a.GID = &g, g
+		}
+		a.HasOwner = true
+	}
+	if g, ok := in.GetGID(); ok {
+		ch.GID, a.GID = &g, g
+		if !st.Attr.HasOwner && ch.UID == nil {
+			u := n.m.uid
+			ch.UID, a.UID = &u, u
+		}
+		a.HasOwner = true
+	}
+	if mt, ok := in.GetMTime(); ok {
+		ch.MTime, a.MTime = &mt, mt
+		n.mu.Lock()
+		if n.sess != nil {
+			n.sess.SetMTime(mt)
+		}
+		n.mu.Unlock()
+	}
+	if at, ok := in.GetATime(); ok {
+		ch.ATime, a.ATime = &at, at
+	}
+	if ch != (vfs.AttrChange{}) {
+		now := time.Now()
+		ch.CTime, a.CTime = &now, now
+		path := p
+		if n.isDir() {
+			isDir := true
+			ch.IsDir = &isDir
+			path = vfs.AttrPath(p)
+			if ch.Mode == nil && a.Mode == 0 {
+				// An implicit directory gets its first attribute row: give it
+				// the mode it showed so far.
+				mode := uint32(syscall.S_IFDIR | 0o755)
+				ch.Mode, a.Mode = &mode, mode
+			}
+		}
+		if err := n.m.fs.SetAttr(ctx, domain, path, ch); err != nil {
+			return n.m.errno("setattr", err)
+		}
+		n.mu.Lock()
+		n.st.Attr, n.st.HasAttr = a, true
+		n.mu.Unlock()
+	}
+	n.fillAttr(&out.Attr)
+	out.SetTimeout(n.m.opt.AttrTimeout)
+	return 0
+}
+
+// truncate sets the file's length through its session, storing at once
+// when no handle is open for writing (truncate(1) on a path).
+func (n *node) truncate(ctx context.Context, size int64) syscall.Errno {
+	if errno := n.acquire(ctx, size == 0); errno != 0 {
+		return errno
+	}
+	n.mu.Lock()
+	sess := n.sess
+	n.mu.Unlock()
+	err := sess.Truncate(ctx, size)
+	rerr := n.release(ctx)
+	if err != nil {
+		return n.m.errno("truncate", err)
+	}
+	return rerr
+}

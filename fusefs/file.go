@@ -1,0 +1,253 @@
+package fusefs
+
+import (
+	"context"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mogfs/fusefs/vfs"
+)
+
+// acquire attaches the caller to the node's write session, opening one on
+// the current fid if none is open. trunc starts it empty (O_TRUNC).
+func (n *node) acquire(ctx context.Context, trunc bool) syscall.Errno {
+	n.mu.Lock()
+	if n.sess != nil {
+		n.sessRefs++
+		sess := n.sess
+		n.mu.Unlock()
+		if trunc {
+			return n.m.errno("truncate", sess.Truncate(ctx, 0))
+		}
+		return 0
+	}
+	st := n.st
+	n.mu.Unlock()
+	domain, key := n.where()
+	if !trunc {
+		// Close-to-open: write on top of what is stored now.
+		fresh, err := n.m.fs.FileInfo(ctx, domain, key)
+		if err != nil {
+			return n.m.errno("open", err)
+		}
+		st = fresh
+	}
+	sess, err := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{FID: st.FID, Length: st.Length}, trunc, n.m.fs.Load(domain, key))
+	if err != nil {
+		return n.m.errno("open", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sess != nil { // another open won the race; use its session
+		sess.Close()
+		n.sessRefs++
+		return 0
+	}
+	n.st, n.stAt = st, time.Now()
+	n.sess, n.sessRefs = sess, 1
+	n.m.track(n)
+	return 0
+}
+
+// flush uploads the session if it is dirty and records the new fid.
+func (n *node) flush(ctx context.Context) syscall.Errno {
+	n.mu.Lock()
+	sess, newFile, gone := n.sess, n.newFile, n.unlinked
+	a := n.st.Attr
+	n.mu.Unlock()
+	if sess == nil || gone {
+		return 0
+	}
+	domain, key := n.where()
+	u, ok, err := sess.Upload(ctx, n.m.fs.Store(domain, key))
+	if err != nil {
+		return n.m.errno("upload", err)
+	}
+	if !ok {
+		return 0
+	}
+	var mode, uid, gid *uint32
+	if newFile {
+		mode, uid, gid = &a.Mode, &a.UID, &a.GID
+	}
+	if err := n.m.fs.AfterUpload(ctx, domain, key, u, mode, uid, gid); err != nil {
+		return n.m.errno("upload attrs", err)
+	}
+	n.mu.Lock()
+	n.newFile = false
+	n.st.FID, n.st.Length, n.stAt = u.FID, u.Size, time.Now()
+	n.st.Attr.MTime = u.MTime
+	n.mu.Unlock()
+	return 0
+}
+
+// release detaches one user of the session, storing and closing it with
+// the last one.
+func (n *node) release(ctx context.Context) syscall.Errno {
+	errno := n.flush(ctx)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sess == nil {
+		return errno
+	}
+	n.sessRefs--
+	if n.sessRefs > 0 {
+		return errno
+	}
+	if errno != 0 && !n.unlinked {
+		// The data exists only in the staging file; the close already
+		// reported the error. Keep nothing half-done behind.
+		n.m.log.Error("mogfs: discarding unstored changes", "key", n.seg, "errno", errno)
+	}
+	n.sess.Close()
+	n.sess = nil
+	n.m.untrack(n)
+	return errno
+}
+
+var _ = (fs.NodeOpener)((*node)(nil))
+
+// Open re-reads the file's fid (close-to-open) and opens a handle; a handle
+// open for writing shares the node's session.
+func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if n.isDir() {
+		return nil, 0, syscall.EISDIR
+	}
+	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	trunc := flags&syscall.O_TRUNC != 0
+	if (write || trunc) && n.m.opt.ReadOnly {
+		return nil, 0, syscall.EROFS
+	}
+	if write || trunc {
+		if errno := n.acquire(ctx, trunc); errno != 0 {
+			return nil, 0, errno
+		}
+		return &handle{n: n, write: true, append: flags&syscall.O_APPEND != 0}, 0, 0
+	}
+	n.mu.Lock()
+	busy := n.sess != nil
+	n.mu.Unlock()
+	if !busy {
+		domain, key := n.where()
+		st, err := n.m.fs.FileInfo(ctx, domain, key)
+		if err != nil {
+			return nil, 0, n.m.errno("open", err)
+		}
+		n.mu.Lock()
+		n.st, n.stAt = st, time.Now()
+		n.mu.Unlock()
+	}
+	return &handle{n: n}, 0, 0
+}
+
+// handle is one open file.
+type handle struct {
+	n      *node
+	write  bool // holds a reference on n.sess
+	append bool // O_APPEND: every write goes to the end
+	reader *vfs.Reader
+	readOf vfs.Base // what reader reads
+}
+
+var _ = (fs.FileReader)((*handle)(nil))
+
+// Read reads from the session when it holds the content, else from storage
+// through the block cache.
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n := h.n
+	n.mu.Lock()
+	sess := n.sess
+	base := vfs.Base{FID: n.st.FID, Length: n.st.Length}
+	n.mu.Unlock()
+	if sess != nil {
+		if sess.Loaded() {
+			k, err := sess.ReadAt(dest, off)
+			if err != nil && err != io.EOF {
+				return nil, n.m.errno("read", err)
+			}
+			return fuse.ReadResultData(dest[:k]), 0
+		}
+		base = sess.Base()
+	}
+	if h.reader == nil || h.readOf != base {
+		if h.reader != nil {
+			h.reader.Close()
+		}
+		domain, key := n.where()
+		h.reader, h.readOf = n.m.fs.NewReader(domain, key, base.FID, base.Length), base
+	}
+	k, err := h.reader.ReadAt(ctx, dest, off)
+	if err != nil && err != io.EOF {
+		return nil, n.m.errno("read", err)
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}
+
+var _ = (fs.FileWriter)((*handle)(nil))
+
+// Write writes into the staging file.
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	if !h.write {
+		return 0, syscall.EBADF
+	}
+	h.n.mu.Lock()
+	sess := h.n.sess
+	h.n.mu.Unlock()
+	var err error
+	if h.append {
+		_, err = sess.Append(ctx, data)
+	} else {
+		_, err = sess.WriteAt(ctx, data, off)
+	}
+	if err != nil {
+		return 0, h.n.m.errno("write", err)
+	}
+	return uint32(len(data)), 0
+}
+
+var _ = (fs.FileFlusher)((*handle)(nil))
+
+// Flush (every close(2)) stores the file if it changed, so close reports
+// upload errors (EIO, ENOSPC).
+func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	if !h.write {
+		return 0
+	}
+	return h.n.flush(ctx)
+}
+
+var _ = (fs.FileFsyncer)((*handle)(nil))
+
+// Fsync stores the file if it changed.
+func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	if !h.write {
+		return 0
+	}
+	return h.n.flush(ctx)
+}
+
+var _ = (fs.FileReleaser)((*handle)(nil))
+
+// Release closes the handle; the last writer closes the session.
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	if h.reader != nil {
+		h.reader.Close()
+	}
+	if !h.write {
+		return 0
+	}
+	return h.n.release(ctx)
+}
+
+var _ = (fs.FileGetattrer)((*handle)(nil))
+
+// Getattr on an open file reports the node's attributes.
+func (h *handle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+	h.n.fillAttr(&out.Attr)
+	out.SetTimeout(h.n.m.opt.AttrTimeout)
+	return 0
+}

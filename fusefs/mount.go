@@ -1,0 +1,265 @@
+package fusefs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mogfs/cache"
+	"mogfs/client"
+	"mogfs/fusefs/vfs"
+)
+
+// Errors of Run, each with a message meant for the person who mounted.
+var (
+	// ErrTrackerUnreachable is returned when no tracker answers at mount time.
+	ErrTrackerUnreachable = errors.New("mogfs: no tracker reachable")
+	// ErrUnknownDomain is returned when -o domain= names no domain.
+	ErrUnknownDomain = errors.New("mogfs: unknown domain")
+	// ErrMountpoint is returned for a mount point that is missing, not a
+	// directory or already mounted.
+	ErrMountpoint = errors.New("mogfs: bad mount point")
+)
+
+// mount is the state shared by every node of one mount.
+type mount struct {
+	fs       *vfs.FS
+	opt      vfs.Options
+	log      *slog.Logger
+	uid, gid uint32
+
+	mu     sync.Mutex         // guards open, doms, domsAt
+	open   map[*node]struct{} // nodes with a write session, flushed at unmount
+	doms   []string
+	domsAt time.Time
+}
+
+func (m *mount) errno(op string, err error) syscall.Errno { return toErrno(m.log, op, err) }
+
+func (m *mount) track(n *node) {
+	m.mu.Lock()
+	m.open[n] = struct{}{}
+	m.mu.Unlock()
+}
+
+func (m *mount) untrack(n *node) {
+	m.mu.Lock()
+	delete(m.open, n)
+	m.mu.Unlock()
+}
+
+// flushAll stores every open file, for a clean unmount.
+func (m *mount) flushAll(ctx context.Context) {
+	m.mu.Lock()
+	nodes := make([]*node, 0, len(m.open))
+	for n := range m.open {
+		nodes = append(nodes, n)
+	}
+	m.mu.Unlock()
+	for _, n := range nodes {
+		if errno := n.flush(ctx); errno != 0 {
+			m.log.Error("mogfs: flush at unmount failed", "key", n.seg, "errno", errno)
+		}
+	}
+}
+
+// domains returns the domain list, cached for entry_timeout.
+func (m *mount) domains(ctx context.Context) ([]string, error) {
+	m.mu.Lock()
+	if m.doms != nil && time.Since(m.domsAt) < max(m.opt.EntryTimeout, time.Second) {
+		d := m.doms
+		m.mu.Unlock()
+		return d, nil
+	}
+	m.mu.Unlock()
+	d, err := m.fs.Domains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.doms, m.domsAt = d, time.Now()
+	m.mu.Unlock()
+	return d, nil
+}
+
+// Config is what Run needs.
+type Config struct {
+	Options vfs.Options
+	Logger  *slog.Logger
+	// Ready is called once the mount serves requests (the background
+	// parent waits for it).
+	Ready func()
+}
+
+// Run mounts the file system and serves it until ctx ends (then it stores
+// open files and unmounts) or someone runs umount.
+func Run(ctx context.Context, cfg Config) error {
+	opt := cfg.Options
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkMountpoint(opt.Mountpoint); err != nil {
+		return err
+	}
+	c, err := client.New(client.Config{Trackers: opt.Trackers, Logger: log.With("component", "client")})
+	if err != nil {
+		return fmt.Errorf("mogfs: %w", err)
+	}
+	defer c.Close()
+	if opt.CacheDir == "" {
+		opt.CacheDir = filepath.Join(os.TempDir(), "mogfs")
+	}
+	bc, err := cache.New(cache.Config{MaxBytes: opt.CacheSize, BlockSize: opt.BlockSize})
+	if err != nil {
+		return err
+	}
+	defer bc.Close()
+	m := &mount{
+		fs:  vfs.New(vfs.Config{Client: c, Cache: bc, Options: opt, Logger: log}),
+		opt: opt, log: log, open: map[*node]struct{}{},
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+	}
+	if opt.HasUID {
+		m.uid = opt.UID
+	}
+	if opt.HasGID {
+		m.gid = opt.GID
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	doms, err := m.fs.Domains(pctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w (%s): %v", ErrTrackerUnreachable, strings.Join(opt.Trackers, ","), err)
+	}
+	root := &node{m: m, role: roleDomainList}
+	if opt.Domain != "" {
+		found := false
+		for _, d := range doms {
+			found = found || d == opt.Domain
+		}
+		if !found {
+			return fmt.Errorf("%w %q (the tracker has: %s)", ErrUnknownDomain, opt.Domain, strings.Join(doms, ", "))
+		}
+		root = &node{m: m, role: roleEntry, st: vfs.Stat{Kind: vfs.KindDir}}
+	}
+	fsOpts := &fs.Options{
+		EntryTimeout:    &opt.EntryTimeout,
+		AttrTimeout:     &opt.AttrTimeout,
+		NegativeTimeout: new(time.Duration), // names appear through other mounts too
+		UID:             m.uid,
+		GID:             m.gid,
+		MountOptions: fuse.MountOptions{
+			AllowOther:   opt.AllowOther,
+			FsName:       strings.Join(opt.Trackers, ","),
+			Name:         "mogfs",
+			Debug:        opt.Debug,
+			DirectMount:  true, // root mounts without fusermount; falls back to it otherwise
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
+		},
+	}
+	if opt.DefaultPerms {
+		fsOpts.MountOptions.Options = append(fsOpts.MountOptions.Options, "default_permissions")
+	}
+	if opt.ReadOnly {
+		fsOpts.MountOptions.Options = append(fsOpts.MountOptions.Options, "ro")
+	}
+	srv, err := fs.Mount(opt.Mountpoint, root, fsOpts)
+	if err != nil {
+		return fmt.Errorf("%w %s: %v", ErrMountpoint, opt.Mountpoint, err)
+	}
+	log.Info("mounted", "mountpoint", opt.Mountpoint, "trackers", opt.Trackers, "domain", opt.Domain)
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
+	done := make(chan struct{})
+	go func() { srv.Wait(); close(done) }()
+	select {
+	case <-done:
+		log.Info("unmounted from outside", "mountpoint", opt.Mountpoint)
+		return nil
+	case <-ctx.Done():
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	m.flushAll(fctx)
+	cancel()
+	if err := srv.Unmount(); err != nil {
+		log.Warn("unmount busy, detaching lazily", "mountpoint", opt.Mountpoint, "err", err)
+		if err := syscall.Unmount(opt.Mountpoint, syscall.MNT_DETACH); err != nil {
+			return fmt.Errorf("mogfs: unmount %s: %w", opt.Mountpoint, err)
+		}
+	}
+	<-done
+	log.Info("unmounted", "mountpoint", opt.Mountpoint)
+	return nil
+}
+
+// checkMountpoint gives clear errors before the kernel gives vague ones.
+func checkMountpoint(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTCONN) {
+			return fmt.Errorf("%w %s: a dead FUSE mount is there; run fusermount3 -u %s", ErrMountpoint, dir, dir)
+		}
+		return fmt.Errorf("%w: %v", ErrMountpoint, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%w %s: not a directory", ErrMountpoint, dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMountpoint, err)
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil // not Linux or no procfs: let the kernel decide
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && unescapeMount(fields[4]) == abs {
+			return fmt.Errorf("%w %s: already a mount point (in use)", ErrMountpoint, dir)
+		}
+	}
+	return nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v byte
+			ok := true
+			for _, c := range []byte(s[i+1 : i+4]) {
+				if c < '0' || c > '7' {
+					ok = false
+				}
+				v = v*8 + c - '0'
+			}
+			if ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,349 @@
+package fusefs
+
+import (
+	"context"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mogfs/fusefs/vfs"
+)
+
+// Lock order: node.mu of a parent before node.mu of a child; node.mu before
+// a vfs.Session's own lock. No tracker round trip happens with a node.mu
+// held except a session's upload, which must exclude writes anyway.
+
+// role says what a node stands for.
+type role int
+
+const (
+	roleEntry      role = iota // a file, directory or symlink inside a domain
+	roleDomainList             // the root without -o domain=: lists domains
+	roleDomain                 // a domain directory under roleDomainList
+)
+
+// node is every inode of the mount.
+type node struct {
+	fs.Inode
+	m    *mount
+	role role
+
+	mu       sync.Mutex          // guards the fields below
+	seg      string              // this entry's key segment (domain name for roleDomain)
+	st       vfs.Stat            // last known stat
+	stAt     time.Time           // when st was read from the tracker
+	sess     *vfs.Session        // open write session, nil when none
+	sessRefs int                 // handles using sess
+	newFile  bool                // created here and never stored: persist mode/owner on upload
+	unlinked bool                // removed while open: never upload again
+	listing  map[string]vfs.Stat // children by segment from the last Readdir
+	listedAt time.Time
+}
+
+var _ = (fs.NodeLookuper)((*node)(nil))
+
+// Lookup finds a child by name.
+func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if n.role == roleDomainList {
+		doms, err := n.m.domains(ctx)
+		if err != nil {
+			return nil, n.m.errno("lookup", err)
+		}
+		for _, d := range doms {
+			if d == name {
+				ch := n.child(ctx, name, roleDomain, vfs.Stat{Kind: vfs.KindDir})
+				ch.Operations().(*node).fillEntry(out)
+				return ch, 0
+			}
+		}
+		return nil, syscall.ENOENT
+	}
+	domain, dir := n.where()
+	seg, err := n.segmentOf(ctx, name)
+	if err != nil {
+		return nil, n.m.errno("lookup", err)
+	}
+	n.mu.Lock()
+	st, cached := n.listing[seg]
+	if cached && time.Since(n.listedAt) > n.m.opt.AttrTimeout {
+		cached = false
+	}
+	n.mu.Unlock()
+	if !cached {
+		if st, err = n.m.fs.Lookup(ctx, domain, dir, seg); err != nil {
+			return nil, n.m.errno("lookup", err)
+		}
+	}
+	ch := n.child(ctx, name, roleEntry, st)
+	cn := ch.Operations().(*node)
+	cn.mu.Lock()
+	cn.seg = seg
+	cn.mu.Unlock()
+	cn.fillEntry(out)
+	return ch, 0
+}
+
+// segmentOf decodes a name, resolving long names through the listing.
+func (n *node) segmentOf(ctx context.Context, name string) (string, error) {
+	if !vfs.IsLongName(name) {
+		return vfs.SegmentOf(name)
+	}
+	domain, dir := n.where()
+	found := ""
+	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, _ vfs.Stat) bool {
+		if vfs.NameOf(seg) == name {
+			found = seg
+			return false
+		}
+		return true
+	})
+	if err == nil && found == "" {
+		err = vfs.ErrNotFound
+	}
+	return found, err
+}
+
+// child returns the existing child inode called name, refreshed with st, or
+// a new one. Reusing the inode keeps an open write session visible to
+// lookups of the same path and keeps inode numbers stable.
+func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat) *fs.Inode {
+	if ch := n.GetChild(name); ch != nil {
+		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == typeBits(st.Kind) {
+			cn.mu.Lock()
+			if cn.sess == nil && st.Length >= 0 {
+				cn.st, cn.stAt = st, time.Now()
+			}
+			cn.mu.Unlock()
+			return ch
+		}
+	}
+	seg := name
+	if r == roleEntry {
+		seg, _ = vfs.SegmentOf(name)
+	}
+	cn := &node{m: n.m, role: r, seg: seg, st: st, stAt: time.Now()}
+	return n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(st.Kind)})
+}
+
+func typeBits(k vfs.Kind) uint32 {
+	switch k {
+	case vfs.KindDir:
+		return syscall.S_IFDIR
+	case vfs.KindSymlink:
+		return syscall.S_IFLNK
+	}
+	return syscall.S_IFREG
+}
+
+// where returns the node's domain and its key (file) or prefix (directory),
+// walking up the tree so renames of ancestors are always reflected.
+func (n *node) where() (domain, p string) {
+	var segs []string
+	cur := &n.Inode
+	for {
+		cn, ok := cur.Operations().(*node)
+		if !ok || cn.role == roleDomainList {
+			break
+		}
+		cn.mu.Lock()
+		seg, r := cn.seg, cn.role
+		cn.mu.Unlock()
+		if r == roleDomain {
+			domain = seg
+			break
+		}
+		if cur.IsRoot() {
+			break
+		}
+		segs = append(segs, seg)
+		_, parent := cur.Parent()
+		if parent == nil {
+			break
+		}
+		cur = parent
+	}
+	if n.m.opt.Domain != "" {
+		domain = n.m.opt.Domain
+	}
+	for i := len(segs) - 1; i >= 0; i-- {
+		p += segs[i]
+		if i > 0 || n.isDir() {
+			p += "/"
+		}
+	}
+	return domain, p
+}
+
+func (n *node) isDir() bool {
+	return n.role != roleEntry || n.StableAttr().Mode == syscall.S_IFDIR
+}
+
+var _ = (fs.NodeGetattrer)((*node)(nil))
+
+// Getattr reports the attributes, from the open session when there is one,
+// re-reading the tracker when the cached stat is older than attr_timeout.
+func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.mu.Lock()
+	stale := n.role == roleEntry && n.sess == nil && !n.IsRoot() && time.Since(n.stAt) > n.m.opt.AttrTimeout
+	n.mu.Unlock()
+	if stale {
+		if _, parent := n.Parent(); parent != nil {
+			if pn, ok := parent.Operations().(*node); ok && pn.role != roleDomainList {
+				domain, dir := pn.where()
+				n.mu.Lock()
+				seg := n.seg
+				n.mu.Unlock()
+				st, err := n.m.fs.Lookup(ctx, domain, dir, seg)
+				if err != nil {
+					return n.m.errno("getattr", err)
+				}
+				n.mu.Lock()
+				n.st, n.stAt = st, time.Now()
+				n.mu.Unlock()
+			}
+		}
+	}
+	n.fillAttr(&out.Attr)
+	out.SetTimeout(n.m.opt.AttrTimeout)
+	return 0
+}
+
+func (n *node) fillEntry(out *fuse.EntryOut) {
+	n.fillAttr(&out.Attr)
+	out.SetEntryTimeout(n.m.opt.EntryTimeout)
+	out.SetAttrTimeout(n.m.opt.AttrTimeout)
+}
+
+func (n *node) fillAttr(a *fuse.Attr) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.st
+	kind := st.Kind
+	if n.role != roleEntry {
+		kind = vfs.KindDir
+	}
+	perm := uint32(0o644)
+	switch kind {
+	case vfs.KindDir:
+		perm = 0o755
+	case vfs.KindSymlink:
+		perm = 0o777
+	}
+	if st.HasAttr && st.Attr.Mode&0o7777 != 0 {
+		perm = st.Attr.Mode & 0o7777
+	}
+	a.Mode = typeBits(kind) | perm
+	a.Uid, a.Gid = n.m.uid, n.m.gid
+	if st.HasAttr && st.Attr.HasOwner {
+		a.Uid, a.Gid = st.Attr.UID, st.Attr.GID
+	}
+	mtime := n.m.fs.Started()
+	if st.HasAttr && !st.Attr.MTime.IsZero() {
+		mtime = st.Attr.MTime
+	}
+	ctime := mtime
+	if st.HasAttr && !st.Attr.CTime.IsZero() {
+		ctime = st.Attr.CTime
+	}
+	size := max(st.Length, 0)
+	if n.sess != nil {
+		size, mtime = n.sess.Size(), n.sess.MTime()
+	}
+	switch kind {
+	case vfs.KindDir:
+		size, a.Nlink = 4096, 2
+	case vfs.KindSymlink:
+		size, a.Nlink = int64(len(st.Attr.Target)), 1
+	default:
+		a.Nlink = 1
+	}
+	a.Size = uint64(size)
+	a.Blocks = (a.Size + 511) / 512
+	a.Blksize = uint32(n.m.opt.BlockSize)
+	a.SetTimes(&mtime, &mtime, &ctime)
+}
+
+var _ = (fs.NodeReaddirer)((*node)(nil))
+
+// Readdir lists the directory, paging through the tracker.
+func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	var ents []fuse.DirEntry
+	if n.role == roleDomainList {
+		doms, err := n.m.domains(ctx)
+		if err != nil {
+			return nil, n.m.errno("readdir", err)
+		}
+		for _, d := range doms {
+			ents = append(ents, fuse.DirEntry{Name: d, Mode: syscall.S_IFDIR})
+		}
+		return fs.NewListDirStream(ents), 0
+	}
+	domain, dir := n.where()
+	listing := map[string]vfs.Stat{}
+	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, st vfs.Stat) bool {
+		if _, dup := listing[seg]; dup {
+			return true
+		}
+		listing[seg] = st
+		ents = append(ents, fuse.DirEntry{Name: vfs.NameOf(seg), Mode: typeBits(st.Kind)})
+		return true
+	})
+	if err != nil {
+		return nil, n.m.errno("readdir", err)
+	}
+	n.mu.Lock()
+	n.listing, n.listedAt = listing, time.Now()
+	n.mu.Unlock()
+	return fs.NewListDirStream(ents), 0
+}
+
+// forgetListing drops the cached listing after a change in this directory.
+func (n *node) forgetListing() {
+	n.mu.Lock()
+	n.listing = nil
+	n.mu.Unlock()
+}
+
+var _ = (fs.NodeStatfser)((*node)(nil))
+
+// Statfs reports the cluster's capacity from get_devices.
+func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	total, used, err := n.m.fs.Statfs(ctx)
+	if err != nil {
+		return n.m.errno("statfs", err)
+	}
+	const bs = 4096
+	out.Bsize, out.Frsize, out.NameLen = bs, bs, vfs.MaxName
+	out.Blocks = total / bs
+	free := uint64(0)
+	if total > used {
+		free = (total - used) / bs
+	}
+	out.Bfree, out.Bavail = free, free
+	out.Files, out.Ffree = 1<<40, 1<<40
+	return 0
+}
+
+var _ = (fs.NodeReadlinker)((*node)(nil))
+
+// Readlink returns a symlink's target.
+func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.st.Kind != vfs.KindSymlink {
+		return nil, syscall.EINVAL
+	}
+	return []byte(n.st.Attr.Target), 0
+}
+
+// callerOwner returns the uid/gid of the process making the request.
+func callerOwner(ctx context.Context) (uint32, uint32) {
+	if c, ok := fuse.FromContext(ctx); ok {
+		return c.Uid, c.Gid
+	}
+	return uint32(os.Getuid()), uint32(os.Getgid())
+}

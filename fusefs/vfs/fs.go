@@ -1,0 +1,381 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"mogfs/cache"
+	"mogfs/client"
+	"mogfs/protocol"
+)
+
+// Kind is what an entry is.
+type Kind int
+
+// Entry kinds.
+const (
+	KindFile Kind = iota
+	KindDir
+	KindSymlink
+)
+
+// Stat is what the mount knows of an entry: the file row and its attributes.
+type Stat struct {
+	Kind     Kind
+	FID      int64
+	Length   int64
+	Class    string
+	DevCount int
+	Attr     Attr
+	HasAttr  bool
+}
+
+// Config configures an FS.
+type Config struct {
+	Client  *client.Client
+	Cache   *cache.Cache
+	Options Options
+	Logger  *slog.Logger
+}
+
+// FS is the mount's view of the tracker: every POSIX operation as tracker
+// commands. It is safe for concurrent use and holds no per-path state; the
+// kernel (attr_timeout/entry_timeout) and the adapter cache entries.
+type FS struct {
+	c       *client.Client
+	cache   *cache.Cache
+	opt     Options
+	log     *slog.Logger
+	started time.Time
+	noExt   atomic.Bool // the tracker answered unknown_command to an extension
+}
+
+// New returns an FS.
+func New(cfg Config) *FS {
+	l := cfg.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Options.CacheDir == "" {
+		cfg.Options.CacheDir = filepath.Join(os.TempDir(), "mogfs")
+	}
+	if cfg.Options.BlockSize <= 0 {
+		cfg.Options.BlockSize = 1 << 20
+	}
+	return &FS{c: cfg.Client, cache: cfg.Cache, opt: cfg.Options, log: l, started: time.Now()}
+}
+
+// Options returns the mount options.
+func (fs *FS) Options() Options { return fs.opt }
+
+// Started is when the FS was created: the times of entries without stored
+// attributes.
+func (fs *FS) Started() time.Time { return fs.started }
+
+// Domains lists the tracker's domains, sorted.
+func (fs *FS) Domains(ctx context.Context) ([]string, error) {
+	r, err := fs.c.Do(ctx, "get_domains", nil)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := strconv.Atoi(r["domains"])
+	out := make([]string, 0, n)
+	for i := 1; i <= n; i++ {
+		if d := r["domain"+strconv.Itoa(i)]; d != "" {
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Lookup finds segment seg in directory dir (a prefix) of domain.
+func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
+	key := ChildKey(dir, seg)
+	a, hasAttr, err := fs.getAttr(ctx, domain, key)
+	if err != nil {
+		return Stat{}, err
+	}
+	if hasAttr && a.IsDir {
+		return Stat{Kind: KindDir, Attr: a, HasAttr: true}, nil
+	}
+	fi, err := fs.c.FileInfo(ctx, domain, key)
+	switch {
+	case err == nil:
+		st := Stat{Kind: KindFile, FID: fi.FID, Length: fi.Length, Class: fi.Class, DevCount: fi.DevCount, Attr: a, HasAttr: hasAttr}
+		if hasAttr && a.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+			st.Kind = KindSymlink
+		}
+		return st, nil
+	case !protocol.IsCode(err, "unknown_key"):
+		return Stat{}, err
+	}
+	if sub, err := fs.hasChildren(ctx, domain, ChildDir(dir, seg)); err != nil || !sub {
+		if err == nil {
+			err = ErrNotFound
+		}
+		return Stat{}, err
+	}
+	return Stat{Kind: KindDir, Attr: a, HasAttr: hasAttr}, nil
+}
+
+// hasChildren reports whether any key lies under directory prefix dir.
+func (fs *FS) hasChildren(ctx context.Context, domain, dir string) (bool, error) {
+	keys, _, err := fs.c.ListKeys(ctx, domain, dir, "", 1)
+	if err != nil {
+		return false, err
+	}
+	return len(keys) > 0, nil
+}
+
+// ReadDir calls fn for each child of directory dir, in name order, paging
+// through mogfs_list (or, on a stock tracker, list_keys with a skip-scan
+// past each sub-directory). fn returns false to stop.
+func (fs *FS) ReadDir(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
+	after := ""
+	for {
+		ents, next, done, err := fs.list(ctx, domain, dir, after, 1000)
+		if errors.Is(err, ErrNotSupported) {
+			return fs.readDirKeys(ctx, domain, dir, fn)
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if !fn(e.name, e.st) {
+				return nil
+			}
+		}
+		if done || next == "" || next == after {
+			return nil
+		}
+		after = next
+	}
+}
+
+// readDirKeys derives a directory's children from key names, for trackers
+// without mogfs_list. After a key dir+"name/..." it continues after
+// dir+"name/\xff", skipping the rest of that sub-tree.
+func (fs *FS) readDirKeys(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
+	after := ""
+	for {
+		keys, _, err := fs.c.ListKeys(ctx, domain, dir, after, 1000)
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		for _, k := range keys {
+			rest := strings.TrimPrefix(k, dir)
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				if !fn(rest[:i], Stat{Kind: KindDir}) {
+					return nil
+				}
+				after = dir + rest[:i] + "/\xff"
+				break // re-list after the skipped sub-tree
+			}
+			if !fn(rest, Stat{Kind: KindFile, Length: -1}) {
+				return nil
+			}
+			after = k
+		}
+	}
+}
+
+// FileInfo re-reads a file's fid and length (close-to-open) and attributes.
+func (fs *FS) FileInfo(ctx context.Context, domain, key string) (Stat, error) {
+	fi, err := fs.c.FileInfo(ctx, domain, key)
+	if protocol.IsCode(err, "unknown_key") {
+		return Stat{}, ErrNotFound
+	}
+	if err != nil {
+		return Stat{}, err
+	}
+	a, ok, err := fs.getAttr(ctx, domain, key)
+	if err != nil {
+		return Stat{}, err
+	}
+	return Stat{Kind: KindFile, FID: fi.FID, Length: fi.Length, Class: fi.Class, DevCount: fi.DevCount, Attr: a, HasAttr: ok}, nil
+}
+
+// Mkdir records an empty directory (an isdir attribute row).
+func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint32) error {
+	now := time.Now()
+	isDir, m := true, mode&07777|syscall.S_IFDIR
+	return fs.setAttr(ctx, domain, AttrPath(dir), AttrChange{IsDir: &isDir, Mode: &m, UID: &uid, GID: &gid, MTime: &now, CTime: &now})
+}
+
+// Rmdir removes an empty directory.
+func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
+	if sub, err := fs.hasChildren(ctx, domain, dir); err != nil {
+		return err
+	} else if sub {
+		return ErrNotEmpty
+	}
+	// Explicit empty sub-directories exist only as attribute rows.
+	nonEmpty := false
+	if err := fs.ReadDir(ctx, domain, dir, func(string, Stat) bool { nonEmpty = true; return false }); err != nil {
+		return err
+	}
+	if nonEmpty {
+		return ErrNotEmpty
+	}
+	return fs.delAttr(ctx, domain, AttrPath(dir))
+}
+
+// Unlink deletes a key and its attributes.
+func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
+	err := fs.c.Delete(ctx, domain, key)
+	if err != nil && !protocol.IsCode(err, "unknown_key") {
+		return err
+	}
+	if derr := fs.delAttr(ctx, domain, key); derr != nil {
+		return derr
+	}
+	if protocol.IsCode(err, "unknown_key") {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RenameFile renames key from to key to, replacing an existing to.
+func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
+	err := fs.c.Rename(ctx, domain, from, to)
+	if protocol.IsCode(err, "key_exists") {
+		if err := fs.c.Delete(ctx, domain, to); err != nil && !protocol.IsCode(err, "unknown_key") {
+			return err
+		}
+		err = fs.c.Rename(ctx, domain, from, to)
+	}
+	if protocol.IsCode(err, "unknown_key") {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := fs.delAttr(ctx, domain, to); err != nil {
+		return err
+	}
+	if _, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to}); err != nil && !errors.Is(err, ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
+// RenameDir renames every key under directory prefix from to prefix to, then
+// the attribute rows. The target must not exist or be empty.
+func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
+	if strings.HasPrefix(to, from) {
+		return fmt.Errorf("%w: directory into itself", syscall.EINVAL)
+	}
+	if sub, err := fs.hasChildren(ctx, domain, to); err != nil {
+		return err
+	} else if sub {
+		return ErrNotEmpty
+	}
+	if err := fs.delAttr(ctx, domain, AttrPath(to)); err != nil {
+		return err
+	}
+	for {
+		// Renamed keys leave the prefix, so always list from the start.
+		keys, _, err := fs.c.ListKeys(ctx, domain, from, "", 1000)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			break
+		}
+		for _, k := range keys {
+			if err := fs.c.Rename(ctx, domain, k, to+strings.TrimPrefix(k, from)); err != nil && !protocol.IsCode(err, "unknown_key") {
+				return err
+			}
+		}
+	}
+	_, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": AttrPath(from), "to": AttrPath(to)})
+	if errors.Is(err, ErrNotSupported) {
+		return nil
+	}
+	return err
+}
+
+// Symlink creates key as a symbolic link to target: an empty key (so it is
+// listed) whose attributes carry the type and target.
+func (fs *FS) Symlink(ctx context.Context, domain, key, target string, uid, gid uint32) (Stat, error) {
+	if !fs.HasExtension() {
+		return Stat{}, ErrNotSupported
+	}
+	fid, err := fs.Store(domain, key)(ctx, strings.NewReader(""), 0)
+	if err != nil {
+		return Stat{}, err
+	}
+	now := time.Now()
+	mode := uint32(syscall.S_IFLNK | 0o777)
+	a := Attr{Mode: mode, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Target: target}
+	err = fs.setAttr(ctx, domain, key, AttrChange{Mode: &mode, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Target: &target})
+	return Stat{Kind: KindSymlink, FID: fid, Attr: a, HasAttr: true}, err
+}
+
+// SetAttr persists attribute changes of a file (key) or directory (AttrPath).
+func (fs *FS) SetAttr(ctx context.Context, domain, path string, ch AttrChange) error {
+	return fs.setAttr(ctx, domain, path, ch)
+}
+
+// Store returns the StoreFunc that uploads new content of key with the
+// mount's class. no_devices becomes ErrNoSpace.
+func (fs *FS) Store(domain, key string) StoreFunc {
+	return func(ctx context.Context, r io.ReaderAt, size int64) (int64, error) {
+		fid, err := fs.c.StoreReaderAt(ctx, domain, key, fs.opt.Class, r, size)
+		if protocol.IsCode(err, "no_devices") {
+			return 0, fmt.Errorf("%w: %v", ErrNoSpace, err)
+		}
+		return fid, err
+	}
+}
+
+// Load returns the LoadFunc that downloads key's current content.
+func (fs *FS) Load(domain, key string) LoadFunc {
+	return func(ctx context.Context, w io.Writer) error {
+		_, err := fs.c.Fetch(ctx, domain, key, w)
+		return err
+	}
+}
+
+// AfterUpload records the attributes of freshly stored content: mtime and,
+// for a new file, mode and owner.
+func (fs *FS) AfterUpload(ctx context.Context, domain, key string, u Uploaded, mode *uint32, uid, gid *uint32) error {
+	now := time.Now()
+	err := fs.setAttr(ctx, domain, key, AttrChange{MTime: &u.MTime, CTime: &now, Mode: mode, UID: uid, GID: gid})
+	if errors.Is(err, ErrNotSupported) {
+		return nil
+	}
+	return err
+}
+
+// Statfs returns total and used bytes over all devices that are not dead.
+func (fs *FS) Statfs(ctx context.Context) (total, used uint64, err error) {
+	r, err := fs.c.Do(ctx, "get_devices", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, _ := strconv.Atoi(r["devices"])
+	for i := 1; i <= n; i++ {
+		p := "dev" + strconv.Itoa(i) + "_"
+		if r[p+"status"] == "dead" {
+			continue
+		}
+		t, _ := strconv.ParseUint(r[p+"mb_total"], 10, 64)
+		u, _ := strconv.ParseUint(r[p+"mb_used"], 10, 64)
+		total += t << 20
+		used += u << 20
+	}
+	return total, used, nil
+}

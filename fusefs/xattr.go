@@ -1,0 +1,68 @@
+package fusefs
+
+import (
+	"context"
+	"strings"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+
+	"mogfs/fusefs/vfs"
+)
+
+func (n *node) isFile() bool {
+	return n.role == roleEntry && !n.IsRoot() && n.StableAttr().Mode == syscall.S_IFREG
+}
+
+var _ = (fs.NodeGetxattrer)((*node)(nil))
+
+// Getxattr returns one of the user.mogilefs.* attributes of a stored file.
+func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if !n.isFile() {
+		return 0, syscall.ENODATA
+	}
+	domain, key := n.where()
+	v, err := n.m.fs.GetXattr(ctx, domain, key, attr)
+	if err != nil {
+		return 0, n.m.errno("getxattr", err)
+	}
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
+}
+
+var _ = (fs.NodeSetxattrer)((*node)(nil))
+
+// Setxattr changes the class (user.mogilefs.class); others are EOPNOTSUPP.
+func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if !n.isFile() {
+		return syscall.EOPNOTSUPP
+	}
+	if n.m.opt.ReadOnly {
+		return syscall.EROFS
+	}
+	domain, key := n.where()
+	return n.m.errno("setxattr", n.m.fs.SetXattr(ctx, domain, key, attr, data))
+}
+
+var _ = (fs.NodeRemovexattrer)((*node)(nil))
+
+// Removexattr is not supported: the attributes describe the stored file.
+func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	return syscall.EOPNOTSUPP
+}
+
+var _ = (fs.NodeListxattrer)((*node)(nil))
+
+// Listxattr lists the user.mogilefs.* attributes of a file.
+func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	if !n.isFile() {
+		return 0, 0
+	}
+	v := strings.Join(vfs.XattrNames, "\x00") + "\x00"
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
+}
