@@ -1,0 +1,133 @@
+// Package metatest is the conformance suite of the metadata store, run on
+// SQLite always and on MariaDB when the test server is configured, plus the
+// helpers other packages' tests use to get a real, private Store.
+package metatest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"mogfs/internal/testenv"
+	"mogfs/trackerd/meta"
+)
+
+// NewDB returns the Config of a fresh, empty database that is removed when
+// the test ends; the suite opens (and re-opens) it with meta.Open.
+type NewDB func(t testing.TB) meta.Config
+
+// SQLiteConfig is a NewDB over a SQLite file in t.TempDir().
+func SQLiteConfig(t testing.TB) meta.Config {
+	t.Helper()
+	return meta.Config{
+		DSN:    "DBI:SQLite:dbname=" + filepath.Join(t.TempDir(), "mogilefs.db"),
+		Logger: testLogger(t),
+	}
+}
+
+// MySQLConfig is a NewDB over a new database mogfs_t_<random> on the test
+// MariaDB server (internal/testenv.MariaDBDSN: skipped when none is
+// configured, failed under CI=true), dropped in t.Cleanup.
+func MySQLConfig(t testing.TB) meta.Config {
+	t.Helper()
+	dsnStr, user, pass := testenv.MariaDBDSN(t)
+	dsn, err := meta.ParseDSN(dsnStr)
+	if err != nil {
+		t.Fatalf("metatest: MOGFS_TEST_MYSQL_DSN: %v", err)
+	}
+	admin := adminDB(t, dsn, user, pass)
+	var b [6]byte
+	rand.Read(b[:])
+	name := "mogfs_t_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4"); err != nil {
+		t.Fatalf("metatest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Errorf("metatest: drop database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	d := dsn
+	d.Database, d.Params = name, nil
+	return meta.Config{DSN: d.String(), User: user, Pass: pass, Logger: testLogger(t)}
+}
+
+// adminDB connects to the server of dsn without selecting a database.
+func adminDB(t testing.TB, dsn meta.DSN, user, pass string) *sql.DB {
+	t.Helper()
+	c := mysql.NewConfig()
+	c.User, c.Passwd = user, pass
+	if dsn.Socket != "" {
+		c.Net, c.Addr = "unix", dsn.Socket
+	} else {
+		host, port := dsn.Host, dsn.Port
+		if host == "" || host == "localhost" {
+			host = "127.0.0.1"
+		}
+		if port == 0 {
+			port = 3306
+		}
+		c.Net, c.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		t.Fatalf("metatest: %v", err)
+	}
+	return sql.OpenDB(conn)
+}
+
+// Open opens cfg and closes the store in t.Cleanup.
+func Open(t testing.TB, cfg meta.Config) *meta.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := meta.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("metatest: open %s: %v", cfg.DSN, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// NewSQLite returns a Store over a private SQLite database, closed and
+// removed when the test ends.
+func NewSQLite(t testing.TB) *meta.Store {
+	t.Helper()
+	return Open(t, SQLiteConfig(t))
+}
+
+// NewMySQL returns a Store over a private database on the test MariaDB
+// server, dropped when the test ends (skips, or fails under CI=true, when no
+// server is configured).
+func NewMySQL(t testing.TB) *meta.Store {
+	t.Helper()
+	return Open(t, MySQLConfig(t))
+}
+
+// testLogger logs warnings and errors to the test's output.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// mustT fails the test on err.
+func must(t testing.TB, err error, format string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
+	}
+}

@@ -1,0 +1,327 @@
+package metatest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"mogfs/trackerd/meta"
+)
+
+func testQueues(t *testing.T, newDB NewDB) {
+	ctx := ctxT(t)
+	s := Open(t, newDB(t))
+	now, err := s.Now(ctx)
+	must(t, err, "Now")
+	later := now.Add(time.Hour)
+	for _, j := range []meta.Job{
+		{Queue: meta.QueueReplicate, FID: 1},
+		{Queue: meta.QueueReplicate, FID: 2, NextTry: later, FromDevID: 4},
+		{Queue: meta.QueueReplicate, FID: 3, NextTry: meta.EndOfTime},
+		{Queue: meta.QueueDelete, FID: 1, NextTry: now.Add(-time.Second)},
+		{Queue: meta.QueueFSCK, FID: 1},
+		{Queue: meta.QueueRebalance, FID: 1, FromDevID: 9, Arg: "3,4"},
+	} {
+		must(t, s.Enqueue(ctx, j), "Enqueue(%+v)", j)
+	}
+	// INSERT IGNORE: an existing row is kept as it is.
+	must(t, s.Enqueue(ctx, meta.Job{Queue: meta.QueueReplicate, FID: 2, FromDevID: 7}), "Enqueue again")
+	j, err := s.QueueJob(ctx, meta.QueueReplicate, 2)
+	if err != nil || j.FromDevID != 4 || !j.NextTry.Equal(later) {
+		t.Fatalf("QueueJob(replicate, 2) = %+v, %v; want the first row kept", j, err)
+	}
+	j, err = s.QueueJob(ctx, meta.QueueRebalance, 1)
+	if err != nil || j.FromDevID != 9 || j.Arg != "3,4" || j.Queue != meta.QueueRebalance {
+		t.Fatalf("QueueJob(rebalance, 1) = %+v, %v", j, err)
+	}
+	_, err = s.QueueJob(ctx, meta.QueueFSCK, 2)
+	wantErr(t, err, meta.ErrNotFound, "QueueJob(fsck, 2)")
+	depth := func(q meta.Queue, want int64) {
+		t.Helper()
+		if n, err := s.QueueDepth(ctx, q); err != nil || n != want {
+			t.Fatalf("QueueDepth(%d) = %d, %v; want %d", q, n, err, want)
+		}
+	}
+	depth(meta.QueueReplicate, 3)
+	depth(meta.QueueDelete, 1)
+	depth(meta.QueueFSCK, 1)
+	depth(meta.QueueRebalance, 1)
+
+	// Only due rows are claimed, and a claimed row is leased.
+	jobs, err := s.Claim(ctx, meta.QueueReplicate, 10, time.Hour)
+	if err != nil || len(jobs) != 1 || jobs[0].FID != 1 {
+		t.Fatalf("Claim(replicate) = %+v, %v; want fid 1 only", jobs, err)
+	}
+	if again, _ := s.Claim(ctx, meta.QueueReplicate, 10, time.Hour); len(again) != 0 {
+		t.Fatalf("Claim again = %+v, want nothing (leased)", again)
+	}
+	if j, _ := s.QueueJob(ctx, meta.QueueReplicate, 1); j.NextTry.Before(now.Add(59 * time.Minute)) {
+		t.Fatalf("claimed row nexttry = %v, want about now+1h", j.NextTry)
+	}
+	// Fsck and rebalance rows share file_to_queue but not claims.
+	if jobs, _ := s.Claim(ctx, meta.QueueFSCK, 10, time.Minute); len(jobs) != 1 || jobs[0].Queue != meta.QueueFSCK {
+		t.Fatalf("Claim(fsck) = %+v", jobs)
+	}
+	if jobs, _ := s.Claim(ctx, meta.QueueRebalance, 10, time.Minute); len(jobs) != 1 || jobs[0].Arg != "3,4" {
+		t.Fatalf("Claim(rebalance) = %+v", jobs)
+	}
+	// Retry makes the row due at `at` and counts the failure.
+	must(t, s.Retry(ctx, meta.QueueReplicate, 1, now.Add(-time.Second)), "Retry")
+	jobs, err = s.Claim(ctx, meta.QueueReplicate, 10, time.Second)
+	if err != nil || len(jobs) != 1 || jobs[0].FailCount != 1 {
+		t.Fatalf("Claim after Retry = %+v, %v; want fid 1 with failcount 1", jobs, err)
+	}
+	wantErr(t, s.Retry(ctx, meta.QueueDelete, 99, now), meta.ErrNotFound, "Retry(missing)")
+	// A short lease expires and the row comes due again.
+	time.Sleep(2100 * time.Millisecond)
+	if jobs, _ := s.Claim(ctx, meta.QueueReplicate, 10, time.Second); len(jobs) != 1 {
+		t.Fatalf("Claim after lease end = %+v, want the row back", jobs)
+	}
+	must(t, s.Finish(ctx, meta.QueueReplicate, 1), "Finish")
+	must(t, s.Finish(ctx, meta.QueueReplicate, 1), "Finish twice")
+	depth(meta.QueueReplicate, 2)
+	must(t, s.Finish(ctx, meta.QueueFSCK, 1), "Finish(fsck)")
+	depth(meta.QueueRebalance, 1)
+	n, err := s.ReplicateNow(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("ReplicateNow = %d, %v; want 2", n, err)
+	}
+	jobs, _ = s.Claim(ctx, meta.QueueReplicate, 1, time.Minute)
+	if len(jobs) != 1 {
+		t.Fatalf("Claim(limit 1) = %+v", jobs)
+	}
+	if jobs, err := s.Claim(ctx, meta.QueueDelete, 10, time.Minute); err != nil || len(jobs) != 1 {
+		t.Fatalf("Claim(delete) = %+v, %v", jobs, err)
+	}
+}
+
+func testConcurrentClaim(t *testing.T, newDB NewDB) {
+	ctx := ctxT(t)
+	cfg := newDB(t)
+	stores := []*meta.Store{Open(t, cfg), Open(t, cfg)} // two trackers
+	const rows = 500
+	for i := range rows {
+		must(t, stores[0].Enqueue(ctx, meta.Job{Queue: meta.QueueDelete, FID: int64(i + 1)}), "Enqueue")
+	}
+	var mu sync.Mutex // guards claimed
+	claimed := map[int64]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Go(func() {
+			s := stores[g%2]
+			for {
+				jobs, err := s.Claim(ctx, meta.QueueDelete, 7, time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					claimed[j.FID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Claim: %v", err)
+	}
+	if len(claimed) != rows {
+		t.Fatalf("claimed %d distinct rows, want %d", len(claimed), rows)
+	}
+	for fid, n := range claimed {
+		if n != 1 {
+			t.Fatalf("fid %d claimed %d times", fid, n)
+		}
+	}
+}
+
+func testConcurrentWriters(t *testing.T, newDB NewDB) {
+	ctx := ctxT(t)
+	cfg := newDB(t)
+	stores := []*meta.Store{Open(t, cfg), Open(t, cfg)}
+	d := newDomain(t, stores[0], "d")
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	var mu sync.Mutex // guards fids
+	fids := map[int64]bool{}
+	for w := range writers {
+		wg.Go(func() {
+			s := stores[w%2]
+			for i := range each {
+				key := fmt.Sprintf("w%d/%d", w, i)
+				fid, err := s.RegisterTempFile(ctx, meta.TempFile{DomainID: d.ID, Key: key, DevIDs: []int{1}})
+				if err == nil {
+					_, err = s.CloseFile(ctx, meta.CloseArgs{FID: fid, DomainID: d.ID, Key: key, DevID: 1})
+				}
+				if err == nil {
+					// Everyone also overwrites one shared key and bumps
+					// one device's replica map.
+					var f2 int64
+					f2, err = s.RegisterTempFile(ctx, meta.TempFile{DomainID: d.ID, Key: "shared"})
+					if err == nil {
+						_, err = s.CloseFile(ctx, meta.CloseArgs{FID: f2, DomainID: d.ID, Key: "shared", DevID: 2})
+					}
+					if err == nil {
+						err = s.AddFileOn(ctx, fid, 3)
+					}
+				}
+				if err != nil {
+					errs <- fmt.Errorf("writer %d key %s: %w", w, key, err)
+					return
+				}
+				mu.Lock()
+				if fids[fid] {
+					errs <- fmt.Errorf("fid %d allocated twice", fid)
+				}
+				fids[fid] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s := stores[0]
+	if n, _ := s.CountFiles(ctx, d.ID, -1); n != writers*each+1 {
+		t.Fatalf("CountFiles = %d, want %d (lost update?)", n, writers*each+1)
+	}
+	if n, _ := s.CountFileOn(ctx, 3); n != writers*each {
+		t.Fatalf("CountFileOn(3) = %d, want %d", n, writers*each)
+	}
+	// Every overwritten "shared" fid is on the delete queue: none leaked.
+	if n, _ := s.QueueDepth(ctx, meta.QueueDelete); n != writers*each-1 {
+		t.Fatalf("delete queue depth = %d, want %d", n, writers*each-1)
+	}
+}
+
+func testTryLock(t *testing.T, newDB NewDB) {
+	ctx := ctxT(t)
+	cfg := newDB(t)
+	a, b := Open(t, cfg), Open(t, cfg)
+	relA, ok, err := a.TryLock(ctx, "mgfs:fid:1:replicate", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("TryLock(a) = %v, %v", ok, err)
+	}
+	for _, s := range []*meta.Store{a, b} {
+		if _, ok, err := s.TryLock(ctx, "mgfs:fid:1:replicate", time.Minute); err != nil || ok {
+			t.Fatalf("TryLock while held = %v, %v; want false", ok, err)
+		}
+	}
+	relOther, ok, err := b.TryLock(ctx, "mgfs:fid:2:replicate", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("TryLock(other name) = %v, %v", ok, err)
+	}
+	relOther()
+	relA()
+	relB, ok, err := b.TryLock(ctx, "mgfs:fid:1:replicate", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("TryLock after release = %v, %v", ok, err)
+	}
+	relB()
+	long := fmt.Sprintf("mogfs:%0100d", 7)
+	relL, ok, err := a.TryLock(ctx, long, time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("TryLock(100-char name) = %v, %v", ok, err)
+	}
+	if _, ok, _ := b.TryLock(ctx, long, time.Minute); ok {
+		t.Fatal("TryLock(100-char name) twice succeeded")
+	}
+	relL()
+
+	// Many goroutines racing for one lock: at most one holder at a time.
+	var mu sync.Mutex // guards holders, max
+	holders, maxHolders, wins := 0, 0, 0
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			s := []*meta.Store{a, b}[g%2]
+			for range 10 {
+				rel, ok, err := s.TryLock(ctx, "race", time.Minute)
+				if err != nil {
+					t.Errorf("TryLock: %v", err)
+					return
+				}
+				if !ok {
+					continue
+				}
+				mu.Lock()
+				holders++
+				wins++
+				maxHolders = max(maxHolders, holders)
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+				mu.Lock()
+				holders--
+				mu.Unlock()
+				rel()
+			}
+		})
+	}
+	wg.Wait()
+	if maxHolders != 1 || wins == 0 {
+		t.Fatalf("lock race: max holders %d, wins %d; want 1 and > 0", maxHolders, wins)
+	}
+}
+
+func testFileOn(t *testing.T, newDB NewDB) {
+	ctx := ctxT(t)
+	s := Open(t, newDB(t))
+	d := newDomain(t, s, "d")
+	var onDev []int64
+	for i := range 9 {
+		fid := newFile(t, s, d.ID, fmt.Sprint("k", i), 1)
+		if i%2 == 0 {
+			must(t, s.AddFileOn(ctx, fid, 2), "AddFileOn")
+			onDev = append(onDev, fid)
+		}
+	}
+	fid := onDev[0]
+	must(t, s.AddFileOn(ctx, fid, 2), "AddFileOn twice")
+	must(t, s.AddFileOn(ctx, fid, 5), "AddFileOn(5)")
+	if f, _ := s.FileByFID(ctx, fid); f.DevCount != 3 {
+		t.Fatalf("devcount = %d, want 3", f.DevCount)
+	}
+	if ids, _ := s.FileDevIDs(ctx, fid); !slices.Equal(ids, []int{1, 2, 5}) {
+		t.Fatalf("FileDevIDs = %v", ids)
+	}
+	must(t, s.RemoveFileOn(ctx, fid, 1), "RemoveFileOn")
+	must(t, s.RemoveFileOn(ctx, fid, 1), "RemoveFileOn twice")
+	if f, _ := s.FileByFID(ctx, fid); f.DevCount != 2 {
+		t.Fatalf("devcount after remove = %d, want 2", f.DevCount)
+	}
+	// A fid being deleted has file_on rows but no file row.
+	must(t, s.AddFileOn(ctx, 999999, 2), "AddFileOn without file row")
+	want := append(slices.Clone(onDev), 999999)
+	var got []int64
+	after := int64(0)
+	for {
+		page, err := s.FIDsOnDevice(ctx, 2, after, 2)
+		must(t, err, "FIDsOnDevice")
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1]
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("FIDsOnDevice paged = %v, want %v", got, want)
+	}
+	if n, err := s.CountFileOn(ctx, 2); err != nil || n != int64(len(want)) {
+		t.Fatalf("CountFileOn(2) = %d, %v; want %d", n, err, len(want))
+	}
+	if n, _ := s.CountFileOn(ctx, 77); n != 0 {
+		t.Fatalf("CountFileOn(77) = %d", n)
+	}
+}
