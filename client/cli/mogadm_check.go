@@ -59,7 +59,7 @@ func (a *adm) check(ctx context.Context) error {
 	fmt.Fprintln(a.out)
 
 	fmt.Fprintln(a.out, "Checking devices...")
-	fmt.Fprintf(a.out, "  host device      %10s %10s %10s %7s  %-10s %5s\n", "size(G)", "used(G)", "free(G)", "use% ", "ob state", "I/O%")
+	fmt.Fprintf(a.out, "  %-4s %-12s %10s %10s %10s %7s  %-10s %5s\n", "host", "device", "size(G)", "used(G)", "free(G)", "use% ", "ob state", "I/O%")
 	fmt.Fprintln(a.out, "  ---- ------------ ---------- ---------- ---------- ------ ---------- -----")
 	var tTotal, tUsed float64
 	for _, h := range hosts {

@@ -86,16 +86,24 @@ func (t *tool) fail(err error) int {
 	return 1
 }
 
-// errText renders err for people: tracker errors as "code: message" like
-// the Perl client's errstr, others as they are.
+// errText renders err for people. Tracker errors already read
+// "mogilefs: code: message", like the Perl client's errstr; the codes whose
+// message is only the code get a plain-words note.
 func errText(err error) string {
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
-		if pe.Message != "" && pe.Message != pe.Code {
-			return fmt.Sprintf("%s (%s: %s)", err, pe.Code, pe.Message)
+		if note, ok := codeNotes[pe.Code]; ok {
+			return err.Error() + " (" + note + ")"
 		}
 	}
 	return err.Error()
+}
+
+var codeNotes = map[string]string{
+	"unknown_key":  "no such key",
+	"unreg_class":  "no such class in this domain",
+	"no_devices":   "no writable storage device",
+	"unknown_host": "no such host",
 }
 
 const uploadUsage = `Usage: mogupload --trackers=HOST:PORT[,...] --domain=DOMAIN --key=KEY --file=FILE [--class=CLASS] [--largefile]
