@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	_ "github.com/mattn/go-sqlite3" // RawDB's "sqlite3" driver
 
 	"mogfs/internal/testenv"
 	"mogfs/trackerd/meta"
@@ -45,7 +46,7 @@ func MySQLConfig(t testing.TB) meta.Config {
 	if err != nil {
 		t.Fatalf("metatest: MOGFS_TEST_MYSQL_DSN: %v", err)
 	}
-	admin := adminDB(t, dsn, user, pass)
+	admin := adminDB(t, dsn, user, pass, "")
 	var b [6]byte
 	rand.Read(b[:])
 	name := "mogfs_t_" + hex.EncodeToString(b[:])
@@ -67,11 +68,11 @@ func MySQLConfig(t testing.TB) meta.Config {
 	return meta.Config{DSN: d.String(), User: user, Pass: pass, Logger: testLogger(t)}
 }
 
-// adminDB connects to the server of dsn without selecting a database.
-func adminDB(t testing.TB, dsn meta.DSN, user, pass string) *sql.DB {
+// adminDB connects to the server of dsn, to database dbname if not "".
+func adminDB(t testing.TB, dsn meta.DSN, user, pass, dbname string) *sql.DB {
 	t.Helper()
 	c := mysql.NewConfig()
-	c.User, c.Passwd = user, pass
+	c.User, c.Passwd, c.DBName = user, pass, dbname
 	if dsn.Socket != "" {
 		c.Net, c.Addr = "unix", dsn.Socket
 	} else {
@@ -130,4 +131,26 @@ func must(t testing.TB, err error, format string, args ...any) {
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
 	}
+}
+
+// RawDB opens the database of cfg directly with its driver, bypassing the
+// store (for seeding a database made by the original MogileFS, or checking
+// what the store wrote). It is closed in t.Cleanup.
+func RawDB(t testing.TB, cfg meta.Config) *sql.DB {
+	t.Helper()
+	dsn, err := meta.ParseDSN(cfg.DSN)
+	if err != nil {
+		t.Fatalf("metatest: %v", err)
+	}
+	var db *sql.DB
+	if dsn.Driver == "sqlite" {
+		db, err = sql.Open("sqlite3", "file:"+dsn.Path+"?_busy_timeout=10000")
+		if err != nil {
+			t.Fatalf("metatest: %v", err)
+		}
+	} else {
+		db = adminDB(t, dsn, cfg.User, cfg.Pass, dsn.Database)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
