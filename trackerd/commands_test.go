@@ -329,4 +329,3 @@ func TestUploadAndNamespace(t *testing.T) {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
-
