@@ -12,6 +12,7 @@ import (
 
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
+	"mogfs/trackerd/meta/metatest"
 	"mogfs/trackerd/monitor"
 )
 
@@ -32,7 +33,7 @@ type cluster struct {
 func newCluster(t *testing.T, devsPerNode ...int) *cluster {
 	t.Helper()
 	c := &cluster{
-		t: t, st: newStore(t), devNode: map[int]*node{},
+		t: t, st: metatest.NewSQLite(t), devNode: map[int]*node{},
 		log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	ctx := t.Context()

@@ -11,7 +11,6 @@ import (
 
 	"mogfs/internal/testenv"
 	"mogfs/trackerd/jobs"
-	"mogfs/trackerd/meta"
 )
 
 // stordBin is the storage node binary TestMain builds.
@@ -83,16 +82,4 @@ func (n *node) stop() {
 // disk (nil, error when absent).
 func (n *node) file(devid int, fid int64) ([]byte, error) {
 	return os.ReadFile(filepath.Join(n.docroot, jobs.FIDPath(devid, fid)))
-}
-
-// newStore opens a private SQLite store (what metatest.NewSQLite does; used
-// directly while the metatest package is being written).
-func newStore(t *testing.T) *meta.Store {
-	t.Helper()
-	s, err := meta.Open(t.Context(), meta.Config{DSN: "DBI:SQLite:dbname=" + filepath.Join(t.TempDir(), "mogilefs.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }

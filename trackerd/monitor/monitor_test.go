@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mogfs/trackerd/meta"
+	"mogfs/trackerd/meta/metatest"
 	"mogfs/trackerd/monitor"
 )
 
@@ -60,7 +61,7 @@ func waitSnap(t *testing.T, m *monitor.Monitor, d time.Duration, what string, co
 }
 
 func TestMonitorProbesRealNode(t *testing.T) {
-	st := newStore(t)
+	st := metatest.NewSQLite(t)
 	n := startNode(t, 1, 2)
 	h := addHost(t, st, n, "node1", 1, 2)
 	m := runMonitor(t, st)
@@ -116,7 +117,7 @@ func TestMonitorProbesRealNode(t *testing.T) {
 }
 
 func TestMonitorAdminStates(t *testing.T) {
-	st := newStore(t)
+	st := metatest.NewSQLite(t)
 	n := startNode(t, 1, 2, 3)
 	addHost(t, st, n, "node1", 1, 2, 3)
 	m := runMonitor(t, st)
@@ -149,7 +150,7 @@ func TestMonitorAdminStates(t *testing.T) {
 }
 
 func TestWaitRoundCancelled(t *testing.T) {
-	st := newStore(t)
+	st := metatest.NewSQLite(t)
 	m := monitor.New(monitor.Config{Store: st}) // never Run
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
@@ -159,7 +160,7 @@ func TestWaitRoundCancelled(t *testing.T) {
 }
 
 func TestMonitorUnknownHostIsUnreachable(t *testing.T) {
-	st := newStore(t)
+	st := metatest.NewSQLite(t)
 	// Nothing listens on this node's ports: connection refused.
 	ip := "127.250.0." + strconv.Itoa(1+int(time.Now().UnixNano()%200))
 	h, err := st.CreateHost(t.Context(), meta.Host{Name: "ghost", IP: ip, HTTPPort: 7500, Status: "alive"})

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"mogfs/internal/testenv"
-	"mogfs/trackerd/meta"
 )
 
 // stordBin is the storage node binary TestMain builds.
@@ -76,16 +75,4 @@ func (n *node) stop() {
 	n.cmd.Process.Kill()
 	n.cmd.Wait()
 	n.cmd = nil
-}
-
-// newStore opens a private SQLite store (what metatest.NewSQLite does; used
-// directly while the metatest package is being written).
-func newStore(t *testing.T) *meta.Store {
-	t.Helper()
-	s, err := meta.Open(t.Context(), meta.Config{DSN: "DBI:SQLite:dbname=" + filepath.Join(t.TempDir(), "mogilefs.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
