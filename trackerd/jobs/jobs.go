@@ -181,9 +181,11 @@ func (c *counters) set(name string, n int64) {
 }
 
 // Stats returns a copy of the counters: outcomes since start (replicated,
-// replicate_failed, replicate_trimmed, deleted, delete_failed,
-// tempfiles_reaped, reaped, drain_queued, fsck_checked, fsck_<EVCODE>) and
-// the last observed queue depths (queue_replicate, queue_delete, queue_fsck).
+// replicate_failed, replicate_trimmed, drained, deleted (fids),
+// deleted_replicas, delete_failed, tempfiles_reaped, reaped, drain_queued,
+// fsck_checked, fsck_<EVCODE>) and the last observed queue depths
+// (queue_replicate, queue_delete, queue_fsck). Counters never touched are
+// absent.
 func (j *Jobs) Stats() map[string]int64 {
 	j.stats.mu.Lock()
 	defer j.stats.mu.Unlock()
