@@ -133,7 +133,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if errno != 0 {
 		return errno
 	}
-	if flags&unix_RENAME_EXCHANGE != 0 {
+	if flags&renameExchange != 0 {
 		return syscall.EINVAL
 	}
 	domain, dir := n.where()
@@ -157,7 +157,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 			return n.m.errno("rename", err)
 		}
 	}
-	if flags&unix_RENAME_NOREPLACE != 0 {
+	if flags&renameNoReplace != 0 {
 		if _, err := n.m.fs.Lookup(ctx, domain, newDir, newSeg); err == nil {
 			return syscall.EEXIST
 		}
@@ -186,8 +186,8 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 // Linux renameat2 flags (golang.org/x/sys/unix has them; kept local so the
 // adapter's imports stay small).
 const (
-	unix_RENAME_NOREPLACE = 1 << 0
-	unix_RENAME_EXCHANGE  = 1 << 1
+	renameNoReplace = 1 << 0
+	renameExchange  = 1 << 1
 )
 
 var _ = (fs.NodeSymlinker)((*node)(nil))
