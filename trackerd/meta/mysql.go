@@ -63,6 +63,8 @@ func openMySQL(ctx context.Context, s *Store, dsn DSN, user, pass string) error 
 		return fmt.Errorf("meta: connect mysql %s/%s: %w", c.Addr, c.DBName, err)
 	}
 	s.d, s.w, s.r = mysqlDialect{skipLocked: hasSkipLocked(version)}, db, db
+	s.locks = sql.OpenDB(connector)
+	s.locks.SetMaxIdleConns(4)
 	s.log = s.log.With("server_version", version)
 	return nil
 }
@@ -177,7 +179,7 @@ func (mysqlDialect) tryLock(ctx context.Context, s *Store, name string, _ time.D
 		sum := md5.Sum([]byte(name))
 		name = "mogfs:" + hex.EncodeToString(sum[:])
 	}
-	conn, err := s.w.Conn(ctx)
+	conn, err := s.locks.Conn(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("meta: lock %s: %w", name, err)
 	}

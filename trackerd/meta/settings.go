@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -29,7 +30,7 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 func (s *Store) Setting(ctx context.Context, key string) (string, bool, error) {
 	var v sql.NullString
 	err := s.r.QueryRowContext(ctx, "SELECT value FROM server_settings WHERE field = ?", key).Scan(&v)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
 	if err != nil {

@@ -34,9 +34,13 @@ func (c Config) LogValue() slog.Value {
 // Store is the metadata store over one database. It is safe for concurrent
 // use; several Stores (several trackers) may share one database.
 type Store struct {
-	d      dialect
-	w      *sql.DB // writes; on SQLite a single connection, so writes queue in Go
-	r      *sql.DB // reads; on MySQL the same pool as w
+	d dialect
+	w *sql.DB // writes; on SQLite a single connection, so writes queue in Go
+	r *sql.DB // reads; on MySQL the same pool as w
+	// locks holds the connections of held MySQL named locks (nil on
+	// SQLite): a separate, unbounded pool, so that many held locks cannot
+	// starve queries of connections.
+	locks  *sql.DB
 	log    *slog.Logger
 	minFID int64 // MAX(file.fid) at Open: explicit fids must be above it (§3)
 }
@@ -78,6 +82,9 @@ func (s *Store) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
+	}
+	if s.locks != nil {
+		err = errors.Join(err, s.locks.Close())
 	}
 	return err
 }
