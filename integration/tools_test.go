@@ -125,7 +125,7 @@ func TestToolsFromScratch(t *testing.T) {
 		t.Errorf("class list missing scratch/pair with mindevcount 2:\n%s", out)
 	}
 	waitWriteable(t, c.Client(t), 100)
-	if out := mustTool(t, c, nil, "mogadm", tr, "device", "list"); !regexp.MustCompile(`(?m)^ dev100: alive `).MatchString(out) {
+	if out := mustTool(t, c, nil, "mogadm", tr, "device", "list"); !regexp.MustCompile(`(?m)^\s*dev100: alive `).MatchString(out) {
 		t.Errorf("device list missing dev100:\n%s", out)
 	}
 	check := mustTool(t, c, nil, "mogadm", tr, "check")
