@@ -483,3 +483,34 @@ func BenchmarkFUSESequentialRead(b *testing.B) {
 		})
 	}
 }
+
+// TestFUSESIGTERM stops mogfs while a file is open for writing: it must
+// store the file before it unmounts, and the statfs totals come from the
+// devices.
+func TestFUSESIGTERM(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	m := mountMogfs(t, c)
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(m.Dir, &sfs); err != nil || sfs.Blocks == 0 || sfs.Bfree > sfs.Blocks {
+		t.Errorf("statfs = %+v, %v; want device totals", sfs, err)
+	}
+	f, err := os.Create(filepath.Join(m.Dir, "open"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("written before SIGTERM")
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(20 * time.Second)
+	for mounted(m.Dir) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if mounted(m.Dir) {
+		t.Fatal("still mounted 20s after SIGTERM")
+	}
+	var buf bytes.Buffer
+	if _, err := c.Client(t).Fetch(t.Context(), c.Opts.Domain, "open", &buf); err != nil || buf.String() != "written before SIGTERM" {
+		t.Errorf("stored after SIGTERM: %q, %v", buf.String(), err)
+	}
+}
