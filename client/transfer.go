@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 )
 
 // HTTPError is a storage node's non-2xx answer.
@@ -178,8 +179,8 @@ func (c *Client) Fetch(ctx context.Context, domain, key string, w io.Writer) (in
 		if ctx.Err() != nil {
 			return written, ctx.Err()
 		}
-		if _, ok := err.(*writeError); ok {
-			return written, err.(*writeError).err
+		if we, ok := errors.AsType[*writeError](err); ok {
+			return written, we.err
 		}
 		c.log.Warn("fetch path failed, trying next", "key", key, "path", p, "err", err)
 		errs = append(errs, err)
@@ -227,9 +228,15 @@ func (c *Client) fetchFrom(ctx context.Context, url string, off int64, w io.Writ
 	return n, err
 }
 
+// copyBufs recycles copyBody's buffers: a fresh 64 KiB per small fetch
+// would dominate the allocations of a 4 KiB GET.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // copyBody is io.Copy that tells the writer's errors from the reader's.
 func copyBody(w io.Writer, r io.Reader) (int64, error) {
-	buf := make([]byte, 64<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		m, rerr := r.Read(buf)
