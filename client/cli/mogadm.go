@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -175,8 +176,12 @@ func (a *adm) hostAdd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.IP == "" {
-		return fmt.Errorf("no --ip given for host %s", a.args["hostname"])
+	if o.IP == "" { // as mogadm does: the host name's address
+		addrs, err := net.DefaultResolver.LookupHost(ctx, a.args["hostname"])
+		if err != nil || len(addrs) == 0 {
+			return fmt.Errorf("hostname %s does not resolve to an IP and no --ip was given", a.args["hostname"])
+		}
+		o.IP = addrs[0]
 	}
 	if _, err := a.c.CreateHost(ctx, a.args["hostname"], o); err != nil {
 		return fmt.Errorf("failure creating host: %w", err)
