@@ -22,6 +22,7 @@ var Settings = []config.Setting{
 	{Name: "pidfile", Default: "", Help: "write the process id to this file while running"},
 	{Name: "iostat", Default: "1", Help: "serve device utilisation to \"watch\" on the side channel (0 answers \"ERR iostat unavailable\")"},
 	{Name: "daemonize", Default: "0", Help: "accepted for mogstored.conf compatibility; stord always runs in the foreground"},
+	{Name: "metrics_listen", Default: "", Help: "mogfs extension: ip:port serving Prometheus metrics at /metrics (empty: off)"},
 	{Name: "log_format", Default: "text", Help: "log format on stderr: text or json"},
 	{Name: "log_level", Default: "info", Help: "minimum log level: debug, info, warn or error"},
 }
@@ -36,6 +37,9 @@ type Config struct {
 	NoHTTP     bool   // server=none: run only the side channel and usage writer
 	PIDFile    string // written at start, removed at exit; "" = none
 	NoIOStat   bool   // iostat=0: "watch" answers "ERR iostat unavailable"
+	// MetricsListen is the address of the Prometheus endpoint (mogfs
+	// extension, metrics_listen); "" turns it off.
+	MetricsListen string
 
 	// UsageInterval is how often devN/usage files are rewritten (default
 	// 10s, as mogstored's DiskUsage child).
@@ -84,6 +88,8 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 		NoHTTP:     s.String("server") == "none",
 		PIDFile:    s.String("pidfile"),
 		NoIOStat:   !s.Bool("iostat"),
+
+		MetricsListen: s.String("metrics_listen"),
 	}
 	if cfg.DocRoot == "" {
 		return Config{}, fmt.Errorf("stord: docroot is empty")

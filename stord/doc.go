@@ -19,6 +19,12 @@
 //     atomically from statfs, in mogstored's "key: value" format (KiB), which
 //     the tracker's monitor fetches over HTTP.
 //
+// With metrics_listen set (a mogfs extension; mogstored has no such
+// option) the node also serves Prometheus metrics at /metrics on that
+// address: requests by method and status, body bytes in and out, request
+// durations, plus the Go runtime and process collectors (see package
+// metrics). It is off by default.
+//
 // The node knows nothing of fids or the database: the tracker chooses paths
 // (/devN/B/MMM/TTT/FFFFFFFFFF.fid) and the node stores bytes there.
 package stord

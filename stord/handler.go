@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"mogfs/metrics"
 )
 
 // Handler is the HTTP data port: GET/HEAD/PUT/DELETE/MKCOL on files under
@@ -27,6 +29,8 @@ type Handler struct {
 	// inflight counts running requests so that shutdown can wait for PUT
 	// handlers to remove their temp files after connections are closed.
 	inflight sync.WaitGroup
+	// metrics is nil unless SetMetrics was called; its methods accept nil.
+	metrics *metrics.Stord
 }
 
 // NewHandler returns the data-port handler serving docRoot. A nil logger
@@ -38,6 +42,10 @@ func NewHandler(docRoot string, log *slog.Logger) *Handler {
 	return &Handler{docRoot: docRoot, log: log}
 }
 
+// SetMetrics makes the handler count requests, body bytes and durations in
+// m. Call it before serving; a nil m turns counting off.
+func (h *Handler) SetMetrics(m *metrics.Stord) { h.metrics = m }
+
 // Wait blocks until no request is being handled. Run calls it after closing
 // the server so in-flight uploads have cleaned up before it returns.
 func (h *Handler) Wait() { h.inflight.Wait() }
@@ -48,6 +56,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.inflight.Done()
 	start := time.Now()
 	rw := &statusWriter{ResponseWriter: w}
+	var body *countingReader
+	if h.metrics != nil && r.Body != nil {
+		body = &countingReader{ReadCloser: r.Body}
+		r.Body = body
+		h.metrics.InFlight.Inc()
+		defer h.metrics.InFlight.Dec()
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -58,8 +73,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				http.Error(rw, "Internal Server Error", http.StatusInternalServerError)
 			}
 		}
+		dur := time.Since(start)
 		h.log.Debug("request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr,
-			"status", rw.status, "bytes", rw.written, "dur", time.Since(start))
+			"status", rw.status, "bytes", rw.written, "dur", dur)
+		if body != nil {
+			h.metrics.ObserveRequest(r.Method, rw.status, body.n, rw.written, dur)
+		}
 	}()
 
 	var err error
@@ -302,3 +321,15 @@ func (s *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// countingReader counts request body bytes for the metrics.
+type countingReader struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}

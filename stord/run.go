@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mogfs/metrics"
 )
 
 // Run serves the storage node until ctx is cancelled: the HTTP data port
@@ -48,6 +52,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer mgmtL.Close()
 
+	// The metrics endpoint (a mogfs extension) is opened with the other
+	// listeners so a bad address fails start-up before anything runs.
+	var metricsL net.Listener
+	var reg *prometheus.Registry
+	var stordMetrics *metrics.Stord
+	if cfg.MetricsListen != "" {
+		metricsL, err = net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("stord: metrics listen: %w", err)
+		}
+		defer metricsL.Close()
+		reg = metrics.NewRegistry()
+		stordMetrics = metrics.NewStord(reg)
+	}
+
 	if cfg.PIDFile != "" {
 		if err := os.WriteFile(cfg.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return fmt.Errorf("stord: pidfile: %w", err)
@@ -69,10 +88,19 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Go(func() { mgmt.serve(ctx, mgmtL) })
 
 	attrs := []any{"docroot", cfg.DocRoot, "mgmt", mgmtL.Addr().String()}
+	if metricsL != nil {
+		attrs = append(attrs, "metrics", metricsL.Addr().String())
+		wg.Go(func() {
+			if err := metrics.ServeListener(ctx, metricsL, reg, nil, cfg.Logger); err != nil {
+				log.Error("metrics endpoint failed", "err", err)
+			}
+		})
+	}
 	var serveErr error
 	if httpL != nil {
 		attrs = append(attrs, "http", httpL.Addr().String())
 		h := NewHandler(cfg.DocRoot, log)
+		h.SetMetrics(stordMetrics)
 		srv := &http.Server{
 			Handler: h,
 			// No ReadTimeout: uploads of many GiB are legitimate. Header
