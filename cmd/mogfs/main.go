@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -50,7 +51,16 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
+	if opt.PIDFile != "" {
+		// Removed on every exit path below, so a stale file never names a reused PID.
+		defer os.Remove(opt.PIDFile)
+	}
 	err = fusefs.Run(ctx, fusefs.Config{Options: opt, Logger: log, Ready: func() {
+		if opt.PIDFile != "" {
+			if err := os.WriteFile(opt.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+				log.Warn("pidfile", "path", opt.PIDFile, "err", err)
+			}
+		}
 		if ready != nil {
 			io.WriteString(ready, "ok\n")
 			ready.Close()
@@ -61,6 +71,9 @@ func main() {
 			io.WriteString(ready, err.Error()+"\n")
 		}
 		fmt.Fprintln(os.Stderr, err)
+		if opt.PIDFile != "" {
+			os.Remove(opt.PIDFile)
+		}
 		os.Exit(1)
 	}
 }

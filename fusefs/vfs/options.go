@@ -28,6 +28,7 @@ type Options struct {
 	HasUID       bool          // uid= was given
 	HasGID       bool          // gid= was given
 	LogFile      string        // log=: where a detached mount logs ("" = /dev/null)
+	PIDFile      string        // pidfile=: written once mounted, removed at exit (for scripts/down)
 	Debug        bool          // debug: log every FUSE request
 }
 
@@ -78,6 +79,7 @@ var optionTable = []option{
 		return badNum(err, "gid", v)
 	}},
 	{"log", true, "log file of a background mount", func(o *Options, v string) error { o.LogFile = v; return nil }},
+	{"pidfile", true, "write the mount's PID here once mounted; removed at exit", func(o *Options, v string) error { o.PIDFile = v; return nil }},
 	{"ro", false, "read-only mount", func(o *Options, _ string) error { o.ReadOnly = true; return nil }},
 	{"rw", false, "read-write mount (default)", func(o *Options, _ string) error { o.ReadOnly = false; return nil }},
 	{"allow_other", false, "let other users access the mount", func(o *Options, _ string) error { o.AllowOther = true; return nil }},
