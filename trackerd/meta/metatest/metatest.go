@@ -1,6 +1,14 @@
 // Package metatest is the conformance suite of the metadata store, run on
 // SQLite always and on MariaDB when the test server is configured, plus the
 // helpers other packages' tests use to get a real, private Store.
+//
+// MariaDB cases need the test server's environment:
+//
+//	scripts/mariadb.sh start && eval "$(scripts/mariadb.sh env)"
+//	go test -race ./trackerd/meta/...
+//
+// Without MOGFS_TEST_MYSQL_DSN they skip, and under CI=true they fail.
+// Each test gets its own database (mogfs_t_<random>), dropped afterwards.
 package metatest
 
 import (
