@@ -56,6 +56,14 @@ func (t *Tracker) cmdGetPaths(r *request) (reply, error) {
 	zoneAlt := r.get("zone") == "alt"
 
 	snap := t.mon.Snapshot()
+	if snap.Round == 0 {
+		// A tracker that just started has not observed any device yet;
+		// wait for the first round rather than answer from ignorance.
+		if err := t.mon.WaitRound(r.ctx); err != nil {
+			return nil, err
+		}
+		snap = t.mon.Snapshot()
+	}
 	items := make([]weighted, 0, len(ids))
 	for _, id := range ids {
 		w, ok := utilWeight(snap.Dev[id].Utilization)

@@ -31,6 +31,10 @@ func (t *Tracker) startBackground() {
 		NodeTimeout:        cfg.NodeTimeout,
 		StreamPort:         cfg.StreamPort,
 	})
+	// Hosts and devices are known (unobserved) before the first probe.
+	if err := t.mon.Refresh(t.ctx); err != nil {
+		t.log.Warn("monitor: initial load failed", "err", err)
+	}
 	t.bg.Add(2)
 	go func() {
 		defer t.bg.Done()

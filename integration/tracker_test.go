@@ -1,0 +1,169 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// upload runs create_open, an HTTP PUT to the first destination that
+// accepts it, and create_close, all over the raw protocol.
+func upload(t *testing.T, c *Cluster, tracker, key, body string) (fid string, devid string) {
+	t.Helper()
+	open, err := c.DoAt(t, tracker, "create_open", map[string]string{"domain": c.Opts.Domain, "key": key, "class": c.Opts.Class, "fid": "0", "multi_dest": "1"})
+	if err != nil {
+		t.Fatalf("create_open: %v", err)
+	}
+	n, _ := strconv.Atoi(open["dev_count"])
+	for i := 1; i <= n; i++ {
+		path := open[fmt.Sprintf("path_%d", i)]
+		req, _ := http.NewRequest(http.MethodPut, path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue // next destination, as the Perl client does
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			continue
+		}
+		devid = open[fmt.Sprintf("devid_%d", i)]
+		if _, err := c.DoAt(t, tracker, "create_close", map[string]string{"domain": c.Opts.Domain, "key": key, "fid": open["fid"],
+			"devid": devid, "path": path, "size": strconv.Itoa(len(body))}); err != nil {
+			t.Fatalf("create_close: %v", err)
+		}
+		return open["fid"], devid
+	}
+	t.Fatalf("no destination of %v accepted the upload", open)
+	return "", ""
+}
+
+func fetch(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+func TestTrackerUploadAndReplicate(t *testing.T) {
+	c := StartCluster(t, ClusterOpts{})
+	tr := c.Trackers[0]
+	fid, _ := upload(t, c, tr, "/it/hello.txt", "hello, world")
+	for _, nv := range []string{"1", "0"} {
+		res, err := c.DoAt(t, tr, "get_paths", map[string]string{"domain": c.Opts.Domain, "key": "/it/hello.txt", "noverify": nv})
+		if err != nil || res["paths"] == "0" {
+			t.Fatalf("get_paths noverify=%s = %v, %v", nv, res, err)
+		}
+		if got := fetch(t, res["path1"]); got != "hello, world" {
+			t.Errorf("GET path1 = %q", got)
+		}
+	}
+	// The replicator brings the file to mindevcount=2 on distinct hosts.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := c.DoAt(t, tr, "file_info", map[string]string{"domain": c.Opts.Domain, "key": "/it/hello.txt", "devices": "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res["fid"] != fid {
+			t.Fatalf("file_info fid = %s, want %s", res["fid"], fid)
+		}
+		if res["devcount"] == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not replicated after 20s: %v", res)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	res, err := c.DoAt(t, tr, "get_paths", map[string]string{"domain": c.Opts.Domain, "key": "/it/hello.txt", "noverify": "1"})
+	if err != nil || res["paths"] != "2" || res["path1"] == res["path2"] {
+		t.Fatalf("get_paths after replication = %v, %v", res, err)
+	}
+	for _, k := range []string{"path1", "path2"} {
+		if got := fetch(t, res[k]); got != "hello, world" {
+			t.Errorf("GET %s = %q", k, got)
+		}
+	}
+}
+
+// TestTrackerNodeDown: once the monitor notices a node is down, create_open
+// stops offering its devices; uploads keep working on the others.
+func TestTrackerNodeDown(t *testing.T) {
+	c := StartCluster(t, ClusterOpts{})
+	c.StopNode(t, 0)
+	c.WaitObserved(t, "unreachable", c.Nodes[0].DevIDs...)
+	down := map[string]bool{}
+	for _, d := range c.Nodes[0].DevIDs {
+		down[strconv.Itoa(d)] = true
+	}
+	for i := range 10 {
+		res, err := c.Do(t, "create_open", map[string]string{"domain": c.Opts.Domain, "key": "k", "fid": "0", "multi_dest": "1"})
+		if err != nil {
+			t.Fatalf("create_open with a node down: %v", err)
+		}
+		n, _ := strconv.Atoi(res["dev_count"])
+		for j := 1; j <= n; j++ {
+			if down[res[fmt.Sprintf("devid_%d", j)]] {
+				t.Fatalf("create_open #%d offered device %s of the stopped node: %v", i, res[fmt.Sprintf("devid_%d", j)], res)
+			}
+		}
+	}
+	upload(t, c, c.Trackers[0], "/it/while-down", "data")
+	res, err := c.Do(t, "get_paths", map[string]string{"domain": c.Opts.Domain, "key": "/it/while-down", "noverify": "0"})
+	if err != nil || res["paths"] == "0" {
+		t.Fatalf("get_paths = %v, %v", res, err)
+	}
+	// Back up: the node is writeable again and offered again.
+	c.StartNode(t, 0)
+	c.WaitObserved(t, "writeable", c.Nodes[0].DevIDs...)
+}
+
+// TestTrackerSecondTracker: a second trackerd on the same database answers
+// the same namespace, and sees a domain created through the first within
+// the cache refresh period.
+func TestTrackerSecondTracker(t *testing.T) {
+	c := StartCluster(t, ClusterOpts{})
+	upload(t, c, c.Trackers[0], "/it/shared", "shared bytes")
+	second := c.StartTracker(t)
+	res, err := c.DoAt(t, second, "get_paths", map[string]string{"domain": c.Opts.Domain, "key": "/it/shared", "noverify": "1"})
+	if err != nil || res["paths"] == "0" {
+		t.Fatalf("second tracker get_paths = %v, %v", res, err)
+	}
+	if got := fetch(t, res["path1"]); got != "shared bytes" {
+		t.Errorf("GET = %q", got)
+	}
+	// uploads through the second tracker are seen by the first
+	upload(t, c, second, "/it/from-second", "two")
+	if _, err := c.DoAt(t, c.Trackers[0], "file_info", map[string]string{"domain": c.Opts.Domain, "key": "/it/from-second"}); err != nil {
+		t.Errorf("first tracker file_info: %v", err)
+	}
+	if _, err := c.Do(t, "create_domain", map[string]string{"domain": "later"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(6 * time.Second)
+	for {
+		_, err := c.DoAt(t, second, "list_keys", map[string]string{"domain": "later"})
+		if err != nil && strings.Contains(err.Error(), "none_match") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second tracker does not know the new domain: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.StopTracker(t, 0)
+	if _, err := c.DoAt(t, second, "noop", nil); err != nil {
+		t.Errorf("second tracker after the first died: %v", err)
+	}
+}
