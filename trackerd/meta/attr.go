@@ -12,7 +12,7 @@ const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target
 // GetAttr reads the attributes of a key or directory; ErrNotFound when none
 // are recorded.
 func (s *Store) GetAttr(ctx context.Context, dmid int, path string) (Attr, error) {
-	a, err := scanAttr(s.r.QueryRowContext(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, path))
+	a, err := scanAttr(s.readRow(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, path))
 	if err != nil {
 		return Attr{}, fmt.Errorf("meta: attr %d/%q: %w", dmid, path, noRows(err))
 	}
@@ -46,7 +46,7 @@ func (s *Store) ListDirs(ctx context.Context, dmid int, prefix, after string, li
 	}
 	q, args := "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND isdir = 1", []any{dmid}
 	q, args = prefixRange(q, args, "path", prefix, after)
-	rows, err := s.r.QueryContext(ctx, q+" ORDER BY path LIMIT ?", append(args, limit)...)
+	rows, err := s.read(ctx, q+" ORDER BY path LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("meta: list dirs: %w", err)
 	}

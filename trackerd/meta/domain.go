@@ -9,7 +9,7 @@ import (
 
 // Domains returns every domain, by dmid.
 func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT dmid, namespace FROM domain ORDER BY dmid")
+	rows, err := s.read(ctx, "SELECT dmid, namespace FROM domain ORDER BY dmid")
 	if err != nil {
 		return nil, fmt.Errorf("meta: domains: %w", err)
 	}
@@ -88,7 +88,7 @@ func (s *Store) DeleteDomain(ctx context.Context, name string) error {
 // Classes returns every class row of every domain, by (dmid, classid). The
 // implicit default class (classid 0) appears only if it has a row.
 func (s *Store) Classes(ctx context.Context) ([]Class, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.read(ctx,
 		"SELECT dmid, classid, classname, mindevcount, replpolicy, hashtype FROM class ORDER BY dmid, classid")
 	if err != nil {
 		return nil, fmt.Errorf("meta: classes: %w", err)

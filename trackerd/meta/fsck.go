@@ -22,7 +22,7 @@ func (s *Store) AddFsckLog(ctx context.Context, e FsckLogEntry) error {
 
 // FsckLog returns up to limit fsck_log rows with logid > afterLogID, by logid.
 func (s *Store) FsckLog(ctx context.Context, afterLogID int64, limit int) ([]FsckLogEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT logid, utime, fid, evcode, devid FROM fsck_log
+	rows, err := s.read(ctx, `SELECT logid, utime, fid, evcode, devid FROM fsck_log
 		WHERE logid > ? ORDER BY logid LIMIT ?`, afterLogID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("meta: fsck log: %w", err)
@@ -54,7 +54,7 @@ func (s *Store) ClearFsckLog(ctx context.Context) error {
 // MaxFsckLogID returns MAX(fsck_log.logid), 0 when empty.
 func (s *Store) MaxFsckLogID(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(logid),0) FROM fsck_log").Scan(&n); err != nil {
+	if err := s.readRow(ctx, "SELECT COALESCE(MAX(logid),0) FROM fsck_log").Scan(&n); err != nil {
 		return 0, fmt.Errorf("meta: max fsck logid: %w", err)
 	}
 	return n, nil

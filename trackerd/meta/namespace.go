@@ -11,7 +11,7 @@ const fileCols = "fid, dmid, dkey, length, classid, devcount"
 
 // FileByKey looks a key up (the get_paths query); ErrNotFound when absent.
 func (s *Store) FileByKey(ctx context.Context, dmid int, key string) (File, error) {
-	f, err := scanFile(s.r.QueryRowContext(ctx, "SELECT "+fileCols+" FROM file WHERE dmid = ? AND dkey = ?", dmid, key))
+	f, err := scanFile(s.readRow(ctx, "SELECT "+fileCols+" FROM file WHERE dmid = ? AND dkey = ?", dmid, key))
 	if err != nil {
 		return File{}, fmt.Errorf("meta: file %d/%q: %w", dmid, key, noRows(err))
 	}
@@ -20,7 +20,7 @@ func (s *Store) FileByKey(ctx context.Context, dmid int, key string) (File, erro
 
 // FileByFID reads the file row of a fid; ErrNotFound when absent.
 func (s *Store) FileByFID(ctx context.Context, fid int64) (File, error) {
-	f, err := scanFile(s.r.QueryRowContext(ctx, "SELECT "+fileCols+" FROM file WHERE fid = ?", fid))
+	f, err := scanFile(s.readRow(ctx, "SELECT "+fileCols+" FROM file WHERE fid = ?", fid))
 	if err != nil {
 		return File{}, fmt.Errorf("meta: fid %d: %w", fid, noRows(err))
 	}
@@ -83,7 +83,7 @@ func (s *Store) ListKeys(ctx context.Context, dmid int, prefix, after string, li
 	}
 	q, args := "SELECT dkey FROM file WHERE dmid = ?", []any{dmid}
 	q, args = prefixRange(q, args, "dkey", prefix, after)
-	rows, err := s.r.QueryContext(ctx, q+" ORDER BY dkey LIMIT ?", append(args, limit)...)
+	rows, err := s.read(ctx, q+" ORDER BY dkey LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("meta: list keys: %w", err)
 	}
@@ -132,7 +132,7 @@ func successor(p string) (string, bool) {
 
 // ListFIDs returns up to limit files with fid > from, by fid.
 func (s *Store) ListFIDs(ctx context.Context, from int64, limit int) ([]File, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+fileCols+" FROM file WHERE fid > ? ORDER BY fid LIMIT ?", from, limit)
+	rows, err := s.read(ctx, "SELECT "+fileCols+" FROM file WHERE fid > ? ORDER BY fid LIMIT ?", from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("meta: list fids: %w", err)
 	}
@@ -175,7 +175,7 @@ func (s *Store) CountFiles(ctx context.Context, dmid, classid int) (int64, error
 		q, args = q+" AND classid = ?", append(args, classid)
 	}
 	var n int64
-	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	if err := s.readRow(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("meta: count files: %w", err)
 	}
 	return n, nil
@@ -184,7 +184,7 @@ func (s *Store) CountFiles(ctx context.Context, dmid, classid int) (int64, error
 // MaxFID returns MAX(file.fid), 0 for an empty namespace.
 func (s *Store) MaxFID(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid),0) FROM file").Scan(&n); err != nil {
+	if err := s.readRow(ctx, "SELECT COALESCE(MAX(fid),0) FROM file").Scan(&n); err != nil {
 		return 0, fmt.Errorf("meta: max fid: %w", err)
 	}
 	return n, nil

@@ -141,7 +141,7 @@ func (s *Store) QueueDepth(ctx context.Context, q Queue) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.table+" WHERE 1=1"+t.where).Scan(&n); err != nil {
+	if err := s.readRow(ctx, "SELECT COUNT(*) FROM "+t.table+" WHERE 1=1"+t.where).Scan(&n); err != nil {
 		return 0, fmt.Errorf("meta: depth of %s: %w", t.table, err)
 	}
 	return n, nil
@@ -153,7 +153,7 @@ func (s *Store) QueueJob(ctx context.Context, q Queue, fid int64) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	j, err := scanJob(s.r.QueryRowContext(ctx, "SELECT "+t.cols+" FROM "+t.table+" WHERE fid = ?"+t.where, fid), q)
+	j, err := scanJob(s.readRow(ctx, "SELECT "+t.cols+" FROM "+t.table+" WHERE fid = ?"+t.where, fid), q)
 	if err != nil {
 		return Job{}, fmt.Errorf("meta: %s fid %d: %w", t.table, fid, noRows(err))
 	}

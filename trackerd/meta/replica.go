@@ -8,7 +8,7 @@ import (
 
 // FileDevIDs returns the devices holding a copy of fid (file_on), ascending.
 func (s *Store) FileDevIDs(ctx context.Context, fid int64) ([]int, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT devid FROM file_on WHERE fid = ? ORDER BY devid", fid)
+	rows, err := s.read(ctx, "SELECT devid FROM file_on WHERE fid = ? ORDER BY devid", fid)
 	if err != nil {
 		return nil, fmt.Errorf("meta: devids of fid %d: %w", fid, err)
 	}
@@ -57,7 +57,7 @@ func (s *Store) changeFileOn(ctx context.Context, op, query string, fid int64, d
 // FIDsOnDevice pages the fids with a copy on devid: up to limit, > after,
 // ascending (drain, rebalance, reaper).
 func (s *Store) FIDsOnDevice(ctx context.Context, devid int, after int64, limit int) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT fid FROM file_on WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?",
+	rows, err := s.read(ctx, "SELECT fid FROM file_on WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?",
 		devid, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("meta: fids on device %d: %w", devid, err)
@@ -77,7 +77,7 @@ func (s *Store) FIDsOnDevice(ctx context.Context, devid int, after int64, limit 
 // CountFileOn returns how many copies a device holds.
 func (s *Store) CountFileOn(ctx context.Context, devid int) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_on WHERE devid = ?", devid).Scan(&n); err != nil {
+	if err := s.readRow(ctx, "SELECT COUNT(*) FROM file_on WHERE devid = ?", devid).Scan(&n); err != nil {
 		return 0, fmt.Errorf("meta: count file_on of device %d: %w", devid, err)
 	}
 	return n, nil
@@ -86,7 +86,7 @@ func (s *Store) CountFileOn(ctx context.Context, devid int) (int64, error) {
 // Checksum returns the stored digest of fid (raw bytes); ErrNotFound when
 // there is none.
 func (s *Store) Checksum(ctx context.Context, fid int64) (hashtype int, sum []byte, err error) {
-	err = s.r.QueryRowContext(ctx, "SELECT hashtype, checksum FROM checksum WHERE fid = ?", fid).Scan(&hashtype, &sum)
+	err = s.readRow(ctx, "SELECT hashtype, checksum FROM checksum WHERE fid = ?", fid).Scan(&hashtype, &sum)
 	if err != nil {
 		return 0, nil, fmt.Errorf("meta: checksum of fid %d: %w", fid, noRows(err))
 	}

@@ -9,7 +9,7 @@ import (
 
 // Settings returns every server_settings row (schema_version included).
 func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT field, value FROM server_settings")
+	rows, err := s.read(ctx, "SELECT field, value FROM server_settings")
 	if err != nil {
 		return nil, fmt.Errorf("meta: settings: %w", err)
 	}
@@ -29,7 +29,7 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 // Setting returns one setting; ok is false when it is not set.
 func (s *Store) Setting(ctx context.Context, key string) (string, bool, error) {
 	var v sql.NullString
-	err := s.r.QueryRowContext(ctx, "SELECT value FROM server_settings WHERE field = ?", key).Scan(&v)
+	err := s.readRow(ctx, "SELECT value FROM server_settings WHERE field = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

@@ -41,6 +41,7 @@ type Store struct {
 	// SQLite): a separate, unbounded pool, so that many held locks cannot
 	// starve queries of connections.
 	locks  *sql.DB
+	stmts  stmtCache // prepared read statements on r
 	log    *slog.Logger
 	minFID int64 // MAX(file.fid) at Open: explicit fids must be above it (§3)
 }
@@ -69,7 +70,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid),0) FROM file").Scan(&s.minFID); err != nil {
+	if err := s.readRow(ctx, "SELECT COALESCE(MAX(fid),0) FROM file").Scan(&s.minFID); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("meta: max fid: %w", err)
 	}
@@ -79,7 +80,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Close releases the database.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	err := errors.Join(s.stmts.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}

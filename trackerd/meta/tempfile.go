@@ -96,7 +96,7 @@ func (s *Store) reseedFID(ctx context.Context, tx *sql.Tx, bad, created int64) e
 
 // TempFile reads one tempfile row; ErrNotFound when absent.
 func (s *Store) TempFile(ctx context.Context, fid int64) (TempFile, error) {
-	t, err := scanTempFile(s.r.QueryRowContext(ctx,
+	t, err := scanTempFile(s.readRow(ctx,
 		"SELECT fid, dmid, dkey, classid, devids, createtime FROM tempfile WHERE fid = ?", fid))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
@@ -110,7 +110,7 @@ func (s *Store) TempFile(ctx context.Context, fid int64) (TempFile, error) {
 // StaleTempFiles returns up to limit tempfile rows created before `before`,
 // by fid.
 func (s *Store) StaleTempFiles(ctx context.Context, before time.Time, limit int) ([]TempFile, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT fid, dmid, dkey, classid, devids, createtime FROM tempfile
+	rows, err := s.read(ctx, `SELECT fid, dmid, dkey, classid, devids, createtime FROM tempfile
 		WHERE createtime < ? ORDER BY fid LIMIT ?`, before.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("meta: stale tempfiles: %w", err)

@@ -8,7 +8,7 @@ import (
 
 // Hosts returns every host, by hostid.
 func (s *Store) Hosts(ctx context.Context) ([]Host, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT hostid, hostname, hostip, http_port, http_get_port, status, altip, altmask
+	rows, err := s.read(ctx, `SELECT hostid, hostname, hostip, http_port, http_get_port, status, altip, altmask
 		FROM host ORDER BY hostid`)
 	if err != nil {
 		return nil, fmt.Errorf("meta: hosts: %w", err)
@@ -88,7 +88,7 @@ func (s *Store) DeleteHost(ctx context.Context, hostid int) error {
 
 // Devices returns every device, by devid.
 func (s *Store) Devices(ctx context.Context) ([]Device, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT devid, hostid, status, weight, mb_total, mb_used, mb_asof
+	rows, err := s.read(ctx, `SELECT devid, hostid, status, weight, mb_total, mb_used, mb_asof
 		FROM device ORDER BY devid`)
 	if err != nil {
 		return nil, fmt.Errorf("meta: devices: %w", err)
