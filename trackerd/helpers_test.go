@@ -238,3 +238,9 @@ func tempFile(dmid int, key string) meta.TempFile {
 func closeArgs(fid int64, dmid int, key string) meta.CloseArgs {
 	return meta.CloseArgs{FID: fid, DomainID: dmid, Key: key, DevID: 1, Length: 1}
 }
+
+func mkdirDev(root string, devid int) error {
+	return os.MkdirAll(filepath.Join(root, fmt.Sprintf("dev%d", devid)), 0o755)
+}
+
+func parseOK(line string) (map[string]string, error) { return protocol.ParseResponse(line) }
