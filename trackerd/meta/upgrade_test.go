@@ -1,0 +1,51 @@
+package meta_test
+
+import (
+	"testing"
+
+	"mogfs/trackerd/meta"
+	"mogfs/trackerd/meta/metatest"
+)
+
+// TestSQLiteUpgrade: a SQLite database from before schema versions 10, 13
+// and 15 (no class.replpolicy, class.hashtype or file_to_queue.arg) gets
+// the columns at Open and is recorded as version 17.
+func TestSQLiteUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg := metatest.SQLiteConfig(t)
+	s := metatest.Open(t, cfg)
+	d, err := s.CreateDomain(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	raw := metatest.RawDB(t, cfg)
+	for _, q := range []string{
+		"ALTER TABLE class DROP COLUMN replpolicy",
+		"ALTER TABLE class DROP COLUMN hashtype",
+		"ALTER TABLE file_to_queue DROP COLUMN arg",
+		"UPDATE server_settings SET value = '9' WHERE field = 'schema_version'",
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s = metatest.Open(t, cfg)
+	if v, _, _ := s.Setting(ctx, "schema_version"); v != "17" {
+		t.Fatalf("schema_version = %q, want 17", v)
+	}
+	c, err := s.CreateClass(ctx, meta.Class{DomainID: d.ID, Name: "c", MinDevCount: 2, ReplPolicy: "MultipleHosts(2)", HashType: 1})
+	if err != nil {
+		t.Fatalf("CreateClass after upgrade: %v", err)
+	}
+	if cs, _ := s.Classes(ctx); len(cs) != 1 || cs[0] != c {
+		t.Fatalf("Classes() = %+v, want [%+v]", cs, c)
+	}
+	if err := s.Enqueue(ctx, meta.Job{Queue: meta.QueueRebalance, FID: 1, FromDevID: 2, Arg: "3,4"}); err != nil {
+		t.Fatalf("Enqueue(rebalance) after upgrade: %v", err)
+	}
+	if j, err := s.QueueJob(ctx, meta.QueueRebalance, 1); err != nil || j.Arg != "3,4" {
+		t.Fatalf("QueueJob = %+v, %v", j, err)
+	}
+}
