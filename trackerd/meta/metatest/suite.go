@@ -34,6 +34,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Queues", testQueues},
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentIDs", testConcurrentIDs},
 		{"TryLock", testTryLock},
 		{"TempFiles", testTempFiles},
 		{"FsckLog", testFsckLog},

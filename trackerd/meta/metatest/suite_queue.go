@@ -325,3 +325,42 @@ func testFileOn(t *testing.T, newDB NewDB) {
 		t.Fatalf("CountFileOn(77) = %d", n)
 	}
 }
+
+// testConcurrentIDs: MAX+1 ids (dmid, classid, hostid) taken by racing
+// trackers are distinct and no racer gets a spurious ErrExists.
+func testConcurrentIDs(t *testing.T, newDB NewDB) {
+	ctx := ctxT(t)
+	cfg := newDB(t)
+	stores := []*meta.Store{Open(t, cfg), Open(t, cfg)}
+	base := newDomain(t, stores[0], "base")
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*8*3)
+	for g := range 8 {
+		wg.Go(func() {
+			s := stores[g%2]
+			for i := range 3 {
+				n := fmt.Sprintf("g%d-%d", g, i)
+				if _, err := s.CreateDomain(ctx, n); err != nil {
+					errs <- fmt.Errorf("CreateDomain(%s): %w", n, err)
+				}
+				if _, err := s.CreateClass(ctx, meta.Class{DomainID: base.ID, Name: n, MinDevCount: 1}); err != nil {
+					errs <- fmt.Errorf("CreateClass(%s): %w", n, err)
+				}
+				if _, err := s.CreateHost(ctx, meta.Host{Name: n, IP: fmt.Sprintf("10.1.%d.%d", g, i)}); err != nil {
+					errs <- fmt.Errorf("CreateHost(%s): %w", n, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	doms, _ := stores[0].Domains(ctx)
+	classes, _ := stores[0].Classes(ctx)
+	hosts, _ := stores[0].Hosts(ctx)
+	if len(doms) != 25 || len(classes) != 24 || len(hosts) != 24 {
+		t.Fatalf("got %d domains, %d classes, %d hosts; want 25, 24, 24", len(doms), len(classes), len(hosts))
+	}
+}
