@@ -133,9 +133,6 @@ func (c *nsCache) loop(ctx context.Context, every time.Duration, log *slog.Logge
 	}
 }
 
-// setting returns a cached server setting.
-func (s *nsSnap) setting(k string) string { return s.settings[k] }
-
 // settingBool is a cached boolean server setting (stored as 0/1).
 func (s *nsSnap) settingBool(k string) bool {
 	v := s.settings[k]
