@@ -1,0 +1,160 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mogfs/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.CleanupBinaries()
+	os.Exit(code)
+}
+
+// wantRows are the rows every run reports, by section and workload prefix.
+var wantRows = []struct{ section, prefix string }{
+	{"tracker", "get_paths noverify, 1 conn"},
+	{"tracker", "get_paths noverify, 32 conns"},
+	{"tracker", "create_open + 0-byte PUT + create_close"},
+	{"tracker", "list_keys pages"},
+	{"stord", "PUT one"},
+	{"stord", "GET one"},
+	{"stord", "PUT 50 x 4 KiB"},
+	{"stord", "GET 50 x 4 KiB"},
+	{"client", "store 50 x 4 KiB"},
+	{"client", "fetch 50 x 4 KiB"},
+	{"client", "store one"},
+	{"client", "fetch one"},
+	{"mount", "sequential write"},
+	{"mount", "sequential read 4 MiB, cold"},
+	{"mount", "sequential read 4 MiB, cached"},
+	{"mount", "4 KiB random reads"},
+	{"mount", "create 50 files"},
+	{"mount", "tar -x Go src (50 files"},
+	{"mount", "ls -lR"},
+	{"mount", "cat of every file"},
+	{"mount", "rm -rf"},
+	{"memory", "trackerd peak RSS"},
+	{"memory", "stord (largest node) peak RSS"},
+	{"memory", "mogfs peak RSS"},
+}
+
+// TestRunTiny runs the whole suite on real daemons (and a real mount where
+// FUSE is available) at minimal sizes, and checks that the table and the
+// JSON report carry every row with a sample and a reference.
+func TestRunTiny(t *testing.T) {
+	fuseOK := canMount() == nil
+	if !fuseOK {
+		testenv.RequireFUSE(t) // fails under CI; locally the mount rows must say "skipped"
+	}
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	var progress bytes.Buffer
+	rep, err := Run(t.Context(), Config{
+		Bin: testenv.Binaries(t), Dir: t.TempDir(), Sizes: Tiny(), Mode: "tiny",
+		GoSrc: filepath.Join(strings.TrimSpace(string(goroot)), "src"), Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	var table, js bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("table:\n%s", table.String())
+
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatalf("JSON report does not parse: %v", err)
+	}
+	if len(back.Rows) != len(wantRows) {
+		t.Errorf("JSON has %d rows, want %d", len(back.Rows), len(wantRows))
+	}
+	if back.Machine.NProc < 1 || back.Machine.Kernel == "" || back.Machine.Go == "" {
+		t.Errorf("JSON machine = %+v, want nproc, kernel and go version", back.Machine)
+	}
+	if !strings.HasPrefix(table.String(), "machine: ") {
+		t.Errorf("table starts %q, want the machine line", strings.SplitN(table.String(), "\n", 2)[0])
+	}
+	for i, w := range wantRows {
+		if i >= len(back.Rows) {
+			break
+		}
+		r := back.Rows[i]
+		if r.Section != w.section || !strings.HasPrefix(r.Workload, w.prefix) {
+			t.Errorf("row %d = %s: %s, want %s: %s...", i, r.Section, r.Workload, w.section, w.prefix)
+			continue
+		}
+		if !strings.Contains(table.String(), "| "+r.Section+": "+r.Workload) {
+			t.Errorf("table lacks row %s: %s", r.Section, r.Workload)
+		}
+		if w.section == "mount" || w.prefix == "mogfs peak RSS" {
+			if !fuseOK {
+				if !strings.HasPrefix(r.Err, ErrSkipped.Error()) {
+					t.Errorf("row %s without FUSE: err %q, want skipped", r.Workload, r.Err)
+				}
+				continue
+			}
+		}
+		if r.Err != "" || len(r.Samples) != 1 || len(r.RefSamples) != 1 {
+			t.Errorf("row %s: %s: err %q, %d samples, %d reference samples; want no error and 1 each",
+				r.Section, r.Workload, r.Err, len(r.Samples), len(r.RefSamples))
+			continue
+		}
+		if !(r.Median > 0 && r.RefMedian > 0 && r.Ratio > 0 && r.Min <= r.Median && r.Median <= r.Max) {
+			t.Errorf("row %s: %s: median %v (min %v max %v) reference %v ratio %v; want positive, ordered figures",
+				r.Section, r.Workload, r.Median, r.Min, r.Max, r.RefMedian, r.Ratio)
+		}
+	}
+	if !strings.Contains(progress.String(), "rep 1/1") {
+		t.Errorf("progress output = %q, want per-rep lines", progress.String())
+	}
+}
+
+func TestStats(t *testing.T) {
+	tests := []struct {
+		in          []float64
+		med, lo, hi float64
+	}{
+		{nil, 0, 0, 0},
+		{[]float64{3}, 3, 3, 3},
+		{[]float64{5, 1, 3}, 3, 1, 5},
+		{[]float64{4, 1, 3, 2}, 2.5, 1, 4},
+	}
+	for _, tc := range tests {
+		med, lo, hi := stats(tc.in)
+		if med != tc.med || lo != tc.lo || hi != tc.hi {
+			t.Errorf("stats(%v) = %v, %v, %v, want %v, %v, %v", tc.in, med, lo, hi, tc.med, tc.lo, tc.hi)
+		}
+	}
+}
+
+func TestPatternReader(t *testing.T) {
+	pat := []byte("0123456789")
+	for _, size := range []int64{0, 3, 10, 25} {
+		got := new(bytes.Buffer)
+		if _, err := got.ReadFrom(newPatternReader(pat, size)); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Repeat(pat, 3)[:size]
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("patternReader(%d) = %q, want %q", size, got.Bytes(), want)
+		}
+		buf := make([]byte, 4)
+		if n, _ := newPatternReader(pat, size).ReadAt(buf, 8); size > 8 && string(buf[:n]) != string(want[8:min(size, 12)]) {
+			t.Errorf("ReadAt(8) of %d = %q, want %q", size, buf[:n], want[8:min(size, 12)])
+		}
+	}
+}

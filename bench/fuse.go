@@ -1,0 +1,291 @@
+package bench
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// fuse runs the mount section: every workload on a mogfs mount and then in
+// a plain local directory on the same disk, rep by rep.
+func (r *runner) fuse(ctx context.Context) error {
+	const sec = "mount"
+	seq := sizeName(r.sz.MountSeq)
+	wr := r.row(sec, "sequential write "+seq+" (1 MiB writes, fsync, close)", "MB/s", "MB/s local dir")
+	cold := r.row(sec, "sequential read "+seq+", cold (fresh mount, page caches dropped)", "MB/s", "MB/s local dir, dropped")
+	warm := r.row(sec, "sequential read "+seq+", cached", "MB/s", "MB/s local dir, cached")
+	rnd := r.row(sec, fmt.Sprintf("4 KiB random reads, %d in the cached %s file", r.sz.RandReads, seq), "reads/s", "reads/s local dir")
+	small := r.row(sec, fmt.Sprintf("create %d files of 1 KiB in one dir", r.sz.SmallFiles), "files/s", "files/s local dir")
+	treeName := "Go source tree"
+	var tarball string
+	var files int
+	var treeErr error
+	if r.cfg.GoSrc == "" {
+		treeErr = errNoTree
+	} else {
+		var bytes int64
+		tarball = filepath.Join(r.cfg.Dir, "gosrc.tar")
+		files, bytes, treeErr = makeTar(tarball, r.cfg.GoSrc, r.sz.TreeFiles)
+		treeName = fmt.Sprintf("Go src (%d files, %.0f MB)", files, float64(bytes)/1e6)
+	}
+	untar := r.row(sec, "tar -x "+treeName, "files/s", "files/s local dir")
+	ls := r.row(sec, "ls -lR of it", "files/s", "files/s local dir")
+	cat := r.row(sec, "cat of every file", "files/s", "files/s local dir")
+	rm := r.row(sec, "rm -rf of it", "files/s", "files/s local dir")
+	all := []*Row{wr, cold, warm, rnd, small, untar, ls, cat, rm}
+	if err := canMount(); err != nil {
+		r.mountSkip = err
+		failAll(err, all...)
+		return nil
+	}
+	if treeErr != nil {
+		failAll(treeErr, untar, ls, cat, rm)
+	}
+	r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("mount: mogfs -f with cache_size=%s; cold reads use a fresh mogfs process after posix_fadvise(DONTNEED) of the node's and the local files", sizeName(r.sz.MountSeq+64<<20)))
+
+	local := filepath.Join(r.cfg.Dir, "local-mount")
+	mnt := filepath.Join(r.cfg.Dir, "mnt")
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		failAll(err, all...)
+		return nil
+	}
+	defer os.RemoveAll(local)
+	m, err := r.mount(mnt, 1)
+	if err != nil {
+		r.mountSkip = err
+		failAll(err, all...)
+		return nil
+	}
+	defer func() { m.unmount(r) }()
+
+	// Sequential writes, then a fresh mount for the cold reads.
+	name := func(rep int) string { return fmt.Sprintf("seq-%d", rep) }
+	for rep := range r.sz.Reps {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d, err := writeFile(filepath.Join(mnt, name(rep)), r.pat, r.sz.MountSeq, true)
+		var ref time.Duration
+		if err == nil {
+			ref, err = writeFile(filepath.Join(local, name(rep)), r.pat, r.sz.MountSeq, true)
+		}
+		if err != nil {
+			failAll(err, wr, cold, warm, rnd)
+			break
+		}
+		r.add(wr, mbps(r.sz.MountSeq, d), mbps(r.sz.MountSeq, ref))
+	}
+	if wr.Err == "" {
+		m.unmount(r)
+		for _, nd := range r.c.nodes {
+			dropCache(nd.docroot)
+		}
+		dropCache(local)
+		if m, err = r.mount(mnt, 2); err != nil {
+			failAll(err, all...)
+			return nil
+		}
+		for rep := range r.sz.Reps {
+			if err := r.seqReads(filepath.Join(mnt, name(rep)), filepath.Join(local, name(rep)), cold, warm, rnd); err != nil {
+				failAll(err, cold, warm, rnd)
+				break
+			}
+		}
+	}
+
+	// Many small files in one directory.
+	for rep := range r.sz.Reps {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		mdir, ldir := filepath.Join(mnt, fmt.Sprintf("small-%d", rep)), filepath.Join(local, fmt.Sprintf("small-%d", rep))
+		d, err := r.createFiles(mdir)
+		var ref time.Duration
+		if err == nil {
+			ref, err = r.createFiles(ldir)
+		}
+		if err != nil {
+			small.fail(err)
+			break
+		}
+		r.add(small, perSec(r.sz.SmallFiles, d), perSec(r.sz.SmallFiles, ref))
+		os.RemoveAll(mdir)
+		os.RemoveAll(ldir)
+	}
+
+	// The source tree: extract, list, read back, remove.
+	for rep := 0; treeErr == nil && rep < r.sz.Reps; rep++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		mdir, ldir := filepath.Join(mnt, fmt.Sprintf("tree-%d", rep)), filepath.Join(local, fmt.Sprintf("tree-%d", rep))
+		steps := []struct {
+			row *Row
+			run func(dir string) error
+		}{
+			{untar, func(dir string) error {
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				return sh("tar", "-xf", tarball, "-C", dir)
+			}},
+			{ls, func(dir string) error { return sh("ls", "-lR", dir) }},
+			{cat, func(dir string) error { return sh("find", dir, "-type", "f", "-exec", "cat", "{}", "+") }},
+			{rm, func(dir string) error { return sh("rm", "-rf", dir) }},
+		}
+		for _, s := range steps {
+			d, err := timed(func() error { return s.run(mdir) })
+			var ref time.Duration
+			if err == nil {
+				ref, err = timed(func() error { return s.run(ldir) })
+			}
+			if err != nil {
+				treeErr = err
+				failAll(err, untar, ls, cat, rm)
+				break
+			}
+			r.add(s.row, perSec(files, d), perSec(files, ref))
+		}
+		os.RemoveAll(mdir)
+		os.RemoveAll(ldir)
+	}
+	return ctx.Err()
+}
+
+// seqReads reads one mounted file cold and then cached, then does random
+// 4 KiB reads in it, each beside the same on the local copy; it removes
+// both files afterwards.
+func (r *runner) seqReads(mfile, lfile string, cold, warm, rnd *Row) error {
+	defer os.Remove(mfile)
+	defer os.Remove(lfile)
+	size := r.sz.MountSeq
+	for _, row := range []*Row{cold, warm} {
+		d, err := timed(func() error { return readExactly(mfile, size) })
+		var ref time.Duration
+		if err == nil {
+			ref, err = timed(func() error { return readExactly(lfile, size) })
+		}
+		if err != nil {
+			return err
+		}
+		r.add(row, mbps(size, d), mbps(size, ref))
+	}
+	d, err := randomReads(mfile, size, r.sz.RandReads)
+	var ref time.Duration
+	if err == nil {
+		ref, err = randomReads(lfile, size, r.sz.RandReads)
+	}
+	if err != nil {
+		return err
+	}
+	r.add(rnd, perSec(r.sz.RandReads, d), perSec(r.sz.RandReads, ref))
+	return nil
+}
+
+// randomReads does n 4 KiB preads at random aligned offsets of a file of
+// the given size, one at a time, and returns the elapsed time.
+func randomReads(path string, size int64, n int) (time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	defer f.Close()
+	rng := rand.New(rand.NewPCG(1, 2)) // the same offsets on both sides
+	blocks := size / smallSize
+	buf := make([]byte, smallSize)
+	start := time.Now()
+	for range n {
+		off := rng.Int64N(blocks) * smallSize
+		if _, err := f.ReadAt(buf, off); err != nil {
+			return 0, fmt.Errorf("bench: pread %s at %d: %w", path, off, err)
+		}
+	}
+	return time.Since(start), nil
+}
+
+// createFiles creates SmallFiles files of 1 KiB in a new directory dir,
+// each open-write-close like cp does (no fsync), and returns the time.
+func (r *runner) createFiles(dir string) (time.Duration, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	start := time.Now()
+	for i := range r.sz.SmallFiles {
+		off := (i * 1024) % (len(r.pat) - 1024)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%06d", i)), r.pat[off:off+1024], 0o644); err != nil {
+			return 0, fmt.Errorf("bench: %w", err)
+		}
+	}
+	return time.Since(start), nil
+}
+
+// makeTar writes a tar of the first limit regular files (0 = all) of src,
+// in walk order, with their directories and symlinks, and returns the
+// number of regular files and their total size.
+func makeTar(dst, src string, limit int) (files int, size int64, err error) {
+	f, err := os.Create(dst)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	base := filepath.Dir(src)
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if limit > 0 && files >= limit {
+			return fs.SkipAll
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if d.Type()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		} else if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(base, p)
+		hdr.Name = filepath.ToSlash(rel)
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uname, hdr.Gname = "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		n, err := io.Copy(tw, in)
+		files++
+		size += n
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: tar of %s: %w", src, err)
+	}
+	return files, size, nil
+}
