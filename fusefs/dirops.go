@@ -33,7 +33,8 @@ func (n *node) entryCheck(name string) (string, syscall.Errno) {
 var _ = (fs.NodeCreater)((*node)(nil))
 
 // Create makes a new file; it is stored when first flushed.
-func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (_ *fs.Inode, _ fs.FileHandle, _ uint32, errno syscall.Errno) {
+	defer n.m.observe("create", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, nil, 0, errno
@@ -57,7 +58,8 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 var _ = (fs.NodeMkdirer)((*node)(nil))
 
 // Mkdir records an empty directory as an attribute row.
-func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
+	defer n.m.observe("mkdir", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, errno
@@ -81,7 +83,8 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 var _ = (fs.NodeRmdirer)((*node)(nil))
 
 // Rmdir removes an empty directory.
-func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+func (n *node) Rmdir(ctx context.Context, name string) (errno syscall.Errno) {
+	defer n.m.observe("rmdir", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return errno
@@ -94,7 +97,8 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 var _ = (fs.NodeUnlinker)((*node)(nil))
 
 // Unlink deletes a file or symlink.
-func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+func (n *node) Unlink(ctx context.Context, name string) (errno syscall.Errno) {
+	defer n.m.observe("unlink", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return errno
@@ -120,7 +124,8 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 var _ = (fs.NodeRenamer)((*node)(nil))
 
 // Rename moves a file or a directory (every key under it) within a domain.
-func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) (errno syscall.Errno) {
+	defer n.m.observe("rename", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return errno
@@ -193,7 +198,8 @@ const (
 var _ = (fs.NodeSymlinker)((*node)(nil))
 
 // Symlink creates a symlink: an empty key with type and target attributes.
-func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
+	defer n.m.observe("symlink", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, errno
@@ -213,14 +219,16 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 var _ = (fs.NodeLinker)((*node)(nil))
 
 // Link refuses hard links: a key has one name.
-func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
+	defer n.m.observe("link", time.Now(), &errno)
 	return nil, syscall.EPERM
 }
 
 var _ = (fs.NodeSetattrer)((*node)(nil))
 
 // Setattr handles truncate, chmod, chown and utimes.
-func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) (errno syscall.Errno) {
+	defer n.m.observe("setattr", time.Now(), &errno)
 	if n.role != roleEntry || n.IsRoot() {
 		n.fillAttr(&out.Attr)
 		return 0

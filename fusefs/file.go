@@ -113,7 +113,8 @@ var _ = (fs.NodeOpener)((*node)(nil))
 
 // Open re-reads the file's fid (close-to-open) and opens a handle; a handle
 // open for writing shares the node's session.
-func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+func (n *node) Open(ctx context.Context, flags uint32) (_ fs.FileHandle, _ uint32, errno syscall.Errno) {
+	defer n.m.observe("open", time.Now(), &errno)
 	if n.isDir() {
 		return nil, 0, syscall.EISDIR
 	}
@@ -157,7 +158,8 @@ var _ = (fs.FileReader)((*handle)(nil))
 
 // Read reads from the session when it holds the content, else from storage
 // through the block cache.
-func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+func (h *handle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
+	defer h.n.m.observe("read", time.Now(), &errno)
 	n := h.n
 	n.mu.Lock()
 	sess := n.sess
@@ -190,7 +192,8 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 var _ = (fs.FileWriter)((*handle)(nil))
 
 // Write writes into the staging file.
-func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+func (h *handle) Write(ctx context.Context, data []byte, off int64) (_ uint32, errno syscall.Errno) {
+	defer h.n.m.observe("write", time.Now(), &errno)
 	if !h.write {
 		return 0, syscall.EBADF
 	}
@@ -213,7 +216,8 @@ var _ = (fs.FileFlusher)((*handle)(nil))
 
 // Flush (every close(2)) stores the file if it changed, so close reports
 // upload errors (EIO, ENOSPC).
-func (h *handle) Flush(ctx context.Context) syscall.Errno {
+func (h *handle) Flush(ctx context.Context) (errno syscall.Errno) {
+	defer h.n.m.observe("flush", time.Now(), &errno)
 	if !h.write {
 		return 0
 	}
@@ -223,7 +227,8 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 var _ = (fs.FileFsyncer)((*handle)(nil))
 
 // Fsync stores the file if it changed.
-func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+func (h *handle) Fsync(ctx context.Context, flags uint32) (errno syscall.Errno) {
+	defer h.n.m.observe("fsync", time.Now(), &errno)
 	if !h.write {
 		return 0
 	}
@@ -233,7 +238,8 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 var _ = (fs.FileReleaser)((*handle)(nil))
 
 // Release closes the handle; the last writer closes the session.
-func (h *handle) Release(ctx context.Context) syscall.Errno {
+func (h *handle) Release(ctx context.Context) (errno syscall.Errno) {
+	defer h.n.m.observe("release", time.Now(), &errno)
 	if h.reader != nil {
 		h.reader.Close()
 	}
@@ -246,7 +252,8 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 var _ = (fs.FileGetattrer)((*handle)(nil))
 
 // Getattr on an open file reports the node's attributes.
-func (h *handle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+func (h *handle) Getattr(ctx context.Context, out *fuse.AttrOut) (errno syscall.Errno) {
+	defer h.n.m.observe("getattr", time.Now(), &errno)
 	h.n.fillAttr(&out.Attr)
 	out.SetTimeout(h.n.m.opt.AttrTimeout)
 	return 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +17,12 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	"golang.org/x/sys/unix"
+
 	"mogfs/cache"
 	"mogfs/client"
 	"mogfs/fusefs/vfs"
+	"mogfs/metrics"
 )
 
 // Errors of Run, each with a message meant for the person who mounted.
@@ -37,6 +41,7 @@ type mount struct {
 	fs       *vfs.FS
 	opt      vfs.Options
 	log      *slog.Logger
+	met      *metrics.Mount // nil without metrics_listen
 	uid, gid uint32
 
 	mu     sync.Mutex         // guards open, doms, domsAt
@@ -46,6 +51,29 @@ type mount struct {
 }
 
 func (m *mount) errno(op string, err error) syscall.Errno { return toErrno(m.log, op, err) }
+
+// observe records one FUSE operation that started at start and ended with
+// *errno (deferred by every operation with its named result).
+func (m *mount) observe(op string, start time.Time, errno *syscall.Errno) {
+	if m.met == nil {
+		return
+	}
+	name := ""
+	if *errno != 0 {
+		if name = unix.ErrnoName(*errno); name == "" {
+			name = "other"
+		}
+	}
+	m.met.ObserveOp(op, name, time.Since(start))
+}
+
+// cacheStats adapts the block cache's counters for the metrics collector.
+func cacheStats(bc *cache.Cache) func() metrics.CacheStats {
+	return func() metrics.CacheStats {
+		s := bc.Stats()
+		return metrics.CacheStats{Hits: s.Hits, Misses: s.Misses, Bytes: int64(s.CostAdded - min(s.CostEvicted, s.CostAdded))}
+	}
+}
 
 func (m *mount) track(n *node) {
 	m.mu.Lock()
@@ -126,9 +154,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer bc.Close()
+	var met *metrics.Mount
+	if opt.MetricsListen != "" {
+		reg := metrics.NewRegistry()
+		met = metrics.NewMount(reg, cacheStats(bc))
+		l, err := net.Listen("tcp", opt.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("mogfs: metrics_listen: %w", err)
+		}
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			if err := metrics.ServeListener(mctx, l, reg, nil, log); err != nil {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
 	m := &mount{
-		fs:  vfs.New(vfs.Config{Client: c, Cache: bc, Options: opt, Logger: log}),
-		opt: opt, log: log, open: map[*node]struct{}{},
+		fs:  vfs.New(vfs.Config{Client: c, Cache: bc, Options: opt, Logger: log, Metrics: met}),
+		opt: opt, log: log, met: met, open: map[*node]struct{}{},
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 	}
 	if opt.HasUID {

@@ -47,7 +47,8 @@ type node struct {
 var _ = (fs.NodeLookuper)((*node)(nil))
 
 // Lookup finds a child by name.
-func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
+	defer n.m.observe("lookup", time.Now(), &errno)
 	if n.role == roleDomainList {
 		doms, err := n.m.domains(ctx)
 		if err != nil {
@@ -186,7 +187,8 @@ var _ = (fs.NodeGetattrer)((*node)(nil))
 
 // Getattr reports the attributes, from the open session when there is one,
 // re-reading the tracker when the cached stat is older than attr_timeout.
-func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
+	defer n.m.observe("getattr", time.Now(), &errno)
 	n.mu.Lock()
 	stale := n.role == roleEntry && n.sess == nil && !n.IsRoot() && time.Since(n.stAt) > n.m.opt.AttrTimeout
 	n.mu.Unlock()
@@ -270,7 +272,8 @@ func (n *node) fillAttr(a *fuse.Attr) {
 var _ = (fs.NodeReaddirer)((*node)(nil))
 
 // Readdir lists the directory, paging through the tracker.
-func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+func (n *node) Readdir(ctx context.Context) (_ fs.DirStream, errno syscall.Errno) {
+	defer n.m.observe("readdir", time.Now(), &errno)
 	var ents []fuse.DirEntry
 	if n.role == roleDomainList {
 		doms, err := n.m.domains(ctx)
@@ -311,7 +314,8 @@ func (n *node) forgetListing() {
 var _ = (fs.NodeStatfser)((*node)(nil))
 
 // Statfs reports the cluster's capacity from get_devices.
-func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) (errno syscall.Errno) {
+	defer n.m.observe("statfs", time.Now(), &errno)
 	total, used, err := n.m.fs.Statfs(ctx)
 	if err != nil {
 		return n.m.errno("statfs", err)
@@ -331,7 +335,8 @@ func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 var _ = (fs.NodeReadlinker)((*node)(nil))
 
 // Readlink returns a symlink's target.
-func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+func (n *node) Readlink(ctx context.Context) (_ []byte, errno syscall.Errno) {
+	defer n.m.observe("readlink", time.Now(), &errno)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.st.Kind != vfs.KindSymlink {

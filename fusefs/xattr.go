@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 
@@ -17,7 +18,8 @@ func (n *node) isFile() bool {
 var _ = (fs.NodeGetxattrer)((*node)(nil))
 
 // Getxattr returns one of the user.mogilefs.* attributes of a stored file.
-func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (_ uint32, errno syscall.Errno) {
+	defer n.m.observe("getxattr", time.Now(), &errno)
 	if !n.isFile() {
 		return 0, syscall.ENODATA
 	}
@@ -35,7 +37,8 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 var _ = (fs.NodeSetxattrer)((*node)(nil))
 
 // Setxattr changes the class (user.mogilefs.class); others are EOPNOTSUPP.
-func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) (errno syscall.Errno) {
+	defer n.m.observe("setxattr", time.Now(), &errno)
 	if !n.isFile() {
 		return syscall.EOPNOTSUPP
 	}
@@ -49,14 +52,16 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 var _ = (fs.NodeRemovexattrer)((*node)(nil))
 
 // Removexattr is not supported: the attributes describe the stored file.
-func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
+func (n *node) Removexattr(ctx context.Context, attr string) (errno syscall.Errno) {
+	defer n.m.observe("removexattr", time.Now(), &errno)
 	return syscall.EOPNOTSUPP
 }
 
 var _ = (fs.NodeListxattrer)((*node)(nil))
 
 // Listxattr lists the user.mogilefs.* attributes of a file.
-func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+func (n *node) Listxattr(ctx context.Context, dest []byte) (_ uint32, errno syscall.Errno) {
+	defer n.m.observe("listxattr", time.Now(), &errno)
 	if !n.isFile() {
 		return 0, 0
 	}

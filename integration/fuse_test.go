@@ -19,6 +19,7 @@ import (
 	"github.com/pkg/xattr"
 
 	"mogfs/internal/testenv"
+	"mogfs/metrics/metricstest"
 )
 
 // mogfsMount is one running `mogfs -f` process.
@@ -512,5 +513,50 @@ func TestFUSESIGTERM(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := c.Client(t).Fetch(t.Context(), c.Opts.Domain, "open", &buf); err != nil || buf.String() != "written before SIGTERM" {
 		t.Errorf("stored after SIGTERM: %q, %v", buf.String(), err)
+	}
+}
+
+// TestFUSEMetrics scrapes -o metrics_listen= after a write and a read: the
+// per-operation counters, the byte counters and the cache collector moved,
+// and a failed lookup is counted as an ENOENT error.
+func TestFUSEMetrics(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
+	m := mountMogfs(t, c, "metrics_listen="+addr)
+	url := "http://" + addr + "/metrics"
+	before := metricstest.Scrape(t, url)
+	if v, _ := before.Value("mogfs_mount_upload_bytes_total"); v != 0 {
+		t.Errorf("upload bytes before any write = %v, want 0", v)
+	}
+	data := bytes.Repeat([]byte("metrics "), 1<<17) // 1 MiB
+	if err := os.WriteFile(filepath.Join(m.Dir, "m"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assertContent(t, filepath.Join(m.Dir, "m"), string(data))
+	if _, err := os.Stat(filepath.Join(m.Dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stat missing = %v", err)
+	}
+	f := metricstest.Scrape(t, url)
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		min    float64
+	}{
+		{"mogfs_mount_ops_total", []string{"op", "create"}, 1},
+		{"mogfs_mount_ops_total", []string{"op", "write"}, 1},
+		{"mogfs_mount_ops_total", []string{"op", "flush"}, 1},
+		{"mogfs_mount_ops_total", []string{"op", "open"}, 1},
+		{"mogfs_mount_ops_total", []string{"op", "read"}, 1},
+		{"mogfs_mount_op_errors_total", []string{"op", "lookup", "errno", "ENOENT"}, 1},
+		{"mogfs_mount_op_duration_seconds", []string{"op", "flush"}, 1},
+		{"mogfs_mount_upload_bytes_total", nil, float64(len(data))},
+		{"mogfs_mount_download_bytes_total", nil, float64(len(data))},
+		{"mogfs_mount_cache_misses_total", nil, 1},
+		{"process_resident_memory_bytes", nil, 1},
+	} {
+		if v, ok := f.Value(tc.name, tc.labels...); !ok || v < tc.min {
+			t.Errorf("%s%v = %v (present %v), want >= %v", tc.name, tc.labels, v, ok, tc.min)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"mogfs/cache"
 	"mogfs/client"
+	"mogfs/metrics"
 	"mogfs/protocol"
 )
 
@@ -47,6 +48,8 @@ type Config struct {
 	Cache   *cache.Cache
 	Options Options
 	Logger  *slog.Logger
+	// Metrics counts uploaded and downloaded bytes; nil counts nothing.
+	Metrics *metrics.Mount
 }
 
 // FS is the mount's view of the tracker: every POSIX operation as tracker
@@ -57,6 +60,7 @@ type FS struct {
 	cache   *cache.Cache
 	opt     Options
 	log     *slog.Logger
+	met     *metrics.Mount // nil-safe
 	started time.Time
 	noExt   atomic.Bool // the tracker answered unknown_command to an extension
 }
@@ -73,7 +77,7 @@ func New(cfg Config) *FS {
 	if cfg.Options.BlockSize <= 0 {
 		cfg.Options.BlockSize = 1 << 20
 	}
-	return &FS{c: cfg.Client, cache: cfg.Cache, opt: cfg.Options, log: l, started: time.Now()}
+	return &FS{c: cfg.Client, cache: cfg.Cache, opt: cfg.Options, log: l, met: cfg.Metrics, started: time.Now()}
 }
 
 // Options returns the mount options.
@@ -337,6 +341,9 @@ func (fs *FS) Store(domain, key string) StoreFunc {
 		if protocol.IsCode(err, "no_devices") {
 			return 0, fmt.Errorf("%w: %v", ErrNoSpace, err)
 		}
+		if err == nil {
+			fs.met.AddUpload(size)
+		}
 		return fid, err
 	}
 }
@@ -344,7 +351,8 @@ func (fs *FS) Store(domain, key string) StoreFunc {
 // Load returns the LoadFunc that downloads key's current content.
 func (fs *FS) Load(domain, key string) LoadFunc {
 	return func(ctx context.Context, w io.Writer) error {
-		_, err := fs.c.Fetch(ctx, domain, key, w)
+		n, err := fs.c.Fetch(ctx, domain, key, w)
+		fs.met.AddDownload(n)
 		return err
 	}
 }

@@ -30,6 +30,9 @@ type Options struct {
 	LogFile      string        // log=: where a detached mount logs ("" = /dev/null)
 	PIDFile      string        // pidfile=: written once mounted, removed at exit (for scripts/down)
 	Debug        bool          // debug: log every FUSE request
+	// MetricsListen is metrics_listen=: host:port serving Prometheus
+	// /metrics ("" = off).
+	MetricsListen string
 }
 
 // option is one row of the option table: the single place an option is
@@ -84,6 +87,13 @@ var optionTable = []option{
 	{"rw", false, "read-write mount (default)", func(o *Options, _ string) error { o.ReadOnly = false; return nil }},
 	{"allow_other", false, "let other users access the mount", func(o *Options, _ string) error { o.AllowOther = true; return nil }},
 	{"default_permissions", false, "let the kernel check permissions", func(o *Options, _ string) error { o.DefaultPerms = true; return nil }},
+	{"metrics_listen", true, "serve Prometheus metrics at http://ADDR/metrics (host:port; default off)", func(o *Options, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("%q: want host:port", v)
+		}
+		o.MetricsListen = v
+		return nil
+	}},
 	{"debug", false, "log every FUSE request", func(o *Options, _ string) error { o.Debug = true; return nil }},
 }
 

@@ -185,7 +185,9 @@ func (r *Reader) readRange(ctx context.Context, url string, off, n int64) ([]byt
 	}
 	defer rc.Close()
 	buf := make([]byte, n)
-	if _, err := io.ReadFull(rc, buf); err != nil {
+	k, err := io.ReadFull(rc, buf)
+	r.fs.met.AddDownload(int64(k))
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
