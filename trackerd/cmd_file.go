@@ -243,6 +243,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	// fid_exists (the key already maps to this fid) cannot happen here: a
 	// tempfile row's fid is never in the file table (RegisterTempFile), so
 	// we save the original's extra lookup.
+	defer t.paths.dropKey(dom.ID, key)
 	if _, err := t.store.CloseFile(r.ctx, args); err != nil {
 		if errors.Is(err, meta.ErrNoTempFile) {
 			return nil, protocol.Err("no_temp_file")
@@ -288,6 +289,7 @@ func (t *Tracker) cmdDelete(r *request) (reply, error) {
 	if key == "" {
 		return nil, protocol.Err("no_key")
 	}
+	defer t.paths.dropKey(dom.ID, key)
 	if _, err := t.store.DeleteFile(r.ctx, dom.ID, key); err != nil {
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil, protocol.Err("unknown_key")
@@ -306,6 +308,8 @@ func (t *Tracker) cmdRename(r *request) (reply, error) {
 	if from == "" || to == "" {
 		return nil, protocol.Err("no_key")
 	}
+	defer t.paths.dropKey(dom.ID, from)
+	defer t.paths.dropKey(dom.ID, to)
 	switch err := t.store.RenameFile(r.ctx, dom.ID, from, to); {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, protocol.Err("unknown_key")

@@ -21,6 +21,7 @@ func (t *Tracker) cmdReplicateNow(r *request) (reply, error) {
 // cmdClearCache reloads every cache, waits for a fresh monitor round, and
 // echoes the request's arguments (MogileFS::Admin sends all=1).
 func (t *Tracker) cmdClearCache(r *request) (reply, error) {
+	t.paths.clear()
 	if err := t.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}

@@ -144,21 +144,26 @@ func (t *Tracker) handleLine(cs *connState, line string) string {
 	}
 	if err != nil {
 		t.stats.count("malformed", true)
+		t.observeRequest("unknown_command", protocol.Err("unknown_command"), 0)
 		return protocol.FormatErr(protocol.Err("unknown_command"))
 	}
 	if req.Cmd[0] == '!' {
 		t.stats.count(req.Cmd, false)
+		t.observeRequest("admin_console", nil, 0)
 		return t.adminConsole(cs, req.Cmd, req.Args[""])
 	}
 	h, ok := commands[req.Cmd]
 	if !ok {
 		t.stats.count("unknown_command", true)
+		t.observeRequest("unknown_command", protocol.Err("unknown_command"), 0)
 		return withCallID(protocol.FormatErr(protocol.Err("unknown_command")), req.Args)
 	}
 	r := &request{ctx: t.ctx, cmd: req.Cmd, args: req.Args, conn: cs}
 	start := time.Now()
 	out, err := t.call(h, r)
-	t.stats.observe(req.Cmd, err != nil, time.Since(start))
+	d := time.Since(start)
+	t.stats.observe(req.Cmd, err != nil, d)
+	t.observeRequest(req.Cmd, err, d)
 	if err != nil {
 		var pe *protocol.Error
 		if !errors.As(err, &pe) {

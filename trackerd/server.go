@@ -36,6 +36,8 @@ type Tracker struct {
 	ns    *nsCache
 	jobs  *jobs.Jobs
 	stats *stats
+	obs   *observer
+	paths *pathCache
 	start time.Time
 
 	ctx    context.Context // cancelled by Close; parent of all request work
@@ -57,7 +59,9 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 	if len(cfg.Listen) == 0 {
 		return nil, ErrNoListen
 	}
-	store, err := meta.Open(ctx, meta.Config{DSN: cfg.DSN, User: cfg.DBUser, Pass: cfg.DBPass, Logger: cfg.Logger})
+	paths := newPathCache(cfg.GetPathsCacheTTL)
+	store, err := meta.Open(ctx, meta.Config{DSN: cfg.DSN, User: cfg.DBUser, Pass: cfg.DBPass, Logger: cfg.Logger,
+		Synchronous: cfg.SQLiteSynchronous, OnFileChange: paths.dropFID})
 	if err != nil {
 		return nil, fmt.Errorf("trackerd: open store: %w", err)
 	}
@@ -65,6 +69,7 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		store: store,
+		paths: paths,
 		stats: newStats(),
 		start: time.Now(),
 		conns: map[net.Conn]struct{}{},
@@ -75,16 +80,24 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		store.Close()
 		return nil, fmt.Errorf("trackerd: load domains: %w", err)
 	}
+	if err := t.startMetrics(); err != nil {
+		store.Close()
+		return nil, err
+	}
 	for _, addr := range cfg.Listen {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.closeListeners()
+			if t.obs.ln != nil {
+				t.obs.ln.Close()
+			}
 			store.Close()
 			return nil, fmt.Errorf("trackerd: listen %s: %w", addr, err)
 		}
 		t.listeners = append(t.listeners, l)
 	}
 	t.startBackground()
+	t.serveMetrics()
 	t.bg.Add(1)
 	go func() {
 		defer t.bg.Done()
@@ -97,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 			t.acceptLoop(l)
 		}()
 	}
-	t.log.Info("tracker started", "addrs", t.Addrs(), "config", cfg)
+	t.log.Info("tracker started", "addrs", t.Addrs(), "metrics", t.MetricsAddr(), "config", cfg)
 	return t, nil
 }
 
@@ -184,6 +197,9 @@ func (t *Tracker) acceptLoop(l net.Listener) {
 		t.conns[c] = struct{}{}
 		t.connWG.Add(1)
 		t.mu.Unlock()
+		if t.obs.m != nil {
+			t.obs.m.Connections.Inc()
+		}
 		go t.serveConn(c)
 	}
 }
@@ -198,6 +214,9 @@ func (t *Tracker) serveConn(c net.Conn) {
 		t.mu.Lock()
 		delete(t.conns, c)
 		t.mu.Unlock()
+		if t.obs.m != nil {
+			t.obs.m.Connections.Dec()
+		}
 		t.connWG.Done()
 	}()
 	if tc, ok := c.(*net.TCPConn); ok {

@@ -45,6 +45,9 @@ var Settings = []config.Setting{
 	{Name: "write_test_interval", Default: "15", Help: "mogfs: seconds between a device's write tests"},
 	{Name: "metrics_listen", Default: "", Help: "mogfs: ip:port for Prometheus metrics (empty: off)"},
 	{Name: "log_level", Default: "info", Help: "mogfs: debug, info, warn or error"},
+	{Name: "queue_lease", Default: "1000", Help: "mogfs: seconds a claimed queue row stays invisible to other trackers (a crashed tracker's work comes due after it)"},
+	{Name: "get_paths_cache_ttl", Default: "2", Help: "mogfs: seconds get_paths may reuse a key's fid and devices (0: off); like the original's memcache_ttl, other trackers' changes show up after at most this long"},
+	{Name: "sqlite_synchronous", Default: "FULL", Help: "mogfs: SQLite synchronous pragma, FULL (an OK'd write survives power loss) or NORMAL (faster; the last commits may roll back on power loss)"},
 }
 
 // Config is what Start needs. Zero values take the defaults of Settings.
@@ -68,6 +71,15 @@ type Config struct {
 	MonitorInterval        time.Duration
 	WriteTestInterval      time.Duration
 	MetricsListen          string
+	// QueueLease is how long a claimed queue row stays invisible to other
+	// trackers; default 1000 s as in the original.
+	QueueLease time.Duration
+	// GetPathsCacheTTL is how long get_paths reuses a key's lookup; 0
+	// takes the default 2 s, negative turns the cache off.
+	GetPathsCacheTTL time.Duration
+	// SQLiteSynchronous is the SQLite synchronous pragma ("FULL" default,
+	// or "NORMAL"); ignored on MySQL.
+	SQLiteSynchronous string
 	// CacheRefresh is how often domains, classes and server settings are
 	// reloaded from the database (changes by other trackers); default 2 s.
 	CacheRefresh time.Duration
@@ -124,6 +136,12 @@ func (c Config) withDefaults() Config {
 		if *n == 0 {
 			*n = 1
 		}
+	}
+	if c.QueueLease <= 0 {
+		c.QueueLease = 1000 * time.Second
+	}
+	if c.GetPathsCacheTTL == 0 {
+		c.GetPathsCacheTTL = 2 * time.Second
 	}
 	if c.CacheRefresh == 0 {
 		c.CacheRefresh = 2 * time.Second
@@ -192,6 +210,14 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 	c.MonitorInterval = getd("monitor_interval")
 	c.WriteTestInterval = getd("write_test_interval")
 	c.MetricsListen = s.String("metrics_listen")
+	c.QueueLease = getd("queue_lease")
+	if c.GetPathsCacheTTL = getd("get_paths_cache_ttl"); c.GetPathsCacheTTL == 0 {
+		c.GetPathsCacheTTL = -1 // an explicit 0 means off
+	}
+	c.SQLiteSynchronous = strings.ToUpper(strings.TrimSpace(s.String("sqlite_synchronous")))
+	if c.SQLiteSynchronous != "FULL" && c.SQLiteSynchronous != "NORMAL" {
+		errs = append(errs, fmt.Errorf("sqlite_synchronous %q: want FULL or NORMAL", c.SQLiteSynchronous))
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("%w: %v", ErrBadConfig, errs[0])
 	}

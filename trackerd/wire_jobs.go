@@ -30,6 +30,9 @@ func (t *Tracker) startBackground() {
 		DefaultMinDevCount: cfg.DefaultMinDevCount,
 		NodeTimeout:        cfg.NodeTimeout,
 		StreamPort:         cfg.StreamPort,
+		Lease:              cfg.QueueLease,
+		OnError:            t.jobError,
+		OnOutcome:          t.jobOutcome,
 	})
 	// Hosts and devices are known (unobserved) before the first probe.
 	if err := t.mon.Refresh(t.ctx); err != nil {

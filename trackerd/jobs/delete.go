@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -74,6 +75,10 @@ func (d *Deleter) Process(ctx context.Context, job meta.Job) {
 		status, err := d.j.nodes.simple(ctx, "DELETE", "http://"+snap.HostPort(devid)+FIDPath(devid, job.FID))
 		if err != nil || (status/100 != 2 && status != 404) {
 			d.log.Info("delete failed", "fid", job.FID, "devid", devid, "status", status, "err", err)
+			if err == nil {
+				err = fmt.Errorf("DELETE: status %d", status)
+			}
+			d.j.reportErr("delete", job.FID, devid, err)
 			d.j.stats.add("delete_failed", 1)
 			later(1800 * (1 + fc) * time.Second)
 			continue

@@ -45,6 +45,7 @@ func (d *Drainer) Run(ctx context.Context) {
 			}
 			if err := d.queue(ctx, id); err != nil && ctx.Err() == nil {
 				d.log.Warn("drain", "devid", id, "err", err)
+				d.j.reportErr("drain", 0, id, err)
 			}
 		}
 	}

@@ -130,6 +130,7 @@ func (w *fsckWorker) Process(ctx context.Context, job meta.Job) {
 	}
 	if err != nil {
 		w.log.Info("fsck: retry later", "fid", job.FID, "err", err)
+		w.j.reportErr("fsck", job.FID, 0, err)
 		if err := st.Retry(ctx, meta.QueueFSCK, job.FID, time.Now().Add(backoff(job.FailCount))); err != nil {
 			w.log.Warn("retry", "fid", job.FID, "err", err)
 		}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net"
@@ -55,6 +56,20 @@ type Config struct {
 	ReaperInterval time.Duration
 	// ReaperGrace is how long a device must stay dead before it is reaped (16 s).
 	ReaperGrace time.Duration
+	// Lease is how long a claimed queue row stays invisible to other
+	// trackers (the original's 1000 s); a crashed tracker's rows come due
+	// again after it.
+	Lease time.Duration
+
+	// OnError, when set, hears about each failure of a background job (job
+	// is "replicate", "delete", "fsck", "reaper", "drain", ...; fid and
+	// devid are 0 when the failure concerns none), e.g. for the status
+	// page. It is called from the workers and must not block.
+	OnError func(job string, fid int64, devid int, err error)
+	// OnOutcome, when set, hears about each counted outcome, by the names
+	// Stats uses ("replicated", "delete_failed", "fsck_<EVCODE>", ...). It
+	// must not block.
+	OnOutcome func(name string, n int64)
 }
 
 func (c Config) withDefaults() Config {
@@ -90,6 +105,9 @@ func (c Config) withDefaults() Config {
 	if c.ReaperGrace <= 0 {
 		c.ReaperGrace = 16 * time.Second
 	}
+	if c.Lease <= 0 {
+		c.Lease = lease
+	}
 	if c.HTTPClient == nil {
 		d := &net.Dialer{Timeout: c.NodeTimeout, KeepAlive: 30 * time.Second}
 		c.HTTPClient = &http.Client{Transport: &http.Transport{
@@ -118,6 +136,7 @@ type Jobs struct {
 func New(cfg Config) *Jobs {
 	cfg = cfg.withDefaults()
 	j := &Jobs{cfg: cfg, log: cfg.Logger.With("component", "jobs")}
+	j.stats.hook = cfg.OnOutcome
 	j.nodes = &nodes{client: cfg.HTTPClient, timeout: cfg.NodeTimeout, streamPort: cfg.StreamPort}
 	j.Fsck = &Fsck{store: cfg.Store, hostname: cfg.Hostname}
 	return j
@@ -158,8 +177,9 @@ func (j *Jobs) Run(ctx context.Context) error {
 
 // counters are the outcomes Stats reports; the map is guarded by mu.
 type counters struct {
-	mu sync.Mutex
-	m  map[string]int64
+	mu   sync.Mutex
+	m    map[string]int64
+	hook func(name string, n int64) // Config.OnOutcome; set before Run, read-only after
 }
 
 func (c *counters) add(name string, n int64) {
@@ -169,6 +189,16 @@ func (c *counters) add(name string, n int64) {
 	}
 	c.m[name] += n
 	c.mu.Unlock()
+	if c.hook != nil {
+		c.hook(name, n)
+	}
+}
+
+// reportErr passes a job failure to Config.OnError.
+func (j *Jobs) reportErr(job string, fid int64, devid int, err error) {
+	if j.cfg.OnError != nil && err != nil {
+		j.cfg.OnError(job, fid, devid, err)
+	}
 }
 
 func (c *counters) set(name string, n int64) {
@@ -238,9 +268,10 @@ func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, n int, handle func(co
 		want := 2*n - int(inflight.Load())
 		got := 0
 		if want > 0 {
-			jobs, err := j.cfg.Store.Claim(ctx, q, want, lease)
+			jobs, err := j.cfg.Store.Claim(ctx, q, want, j.cfg.Lease)
 			if err != nil && ctx.Err() == nil {
 				log.Warn("claim", "err", err)
+				j.reportErr(queueNames[q], 0, 0, err)
 			}
 			got = len(jobs)
 			for _, job := range jobs {
@@ -268,6 +299,7 @@ func (j *Jobs) safely(ctx context.Context, log *slog.Logger, job meta.Job, handl
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("job panicked", "fid", job.FID, "panic", r)
+			j.reportErr(queueNames[job.Queue], job.FID, 0, fmt.Errorf("panic: %v", r))
 		}
 	}()
 	handle(ctx, job)

@@ -59,6 +59,7 @@ func (r *Reaper) tick(ctx context.Context) {
 		}
 		if err := r.reap(ctx, id); err != nil && ctx.Err() == nil {
 			r.log.Warn("reap", "devid", id, "err", err)
+			r.j.reportErr("reaper", 0, id, err)
 		}
 	}
 }

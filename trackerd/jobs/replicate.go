@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -40,10 +41,12 @@ func (r *Replicator) Process(ctx context.Context, job meta.Job) {
 	switch {
 	case err != nil && errors.Is(err, errNoCopies):
 		r.log.Warn("no copy of fid anywhere; giving up until replicate_now", "fid", job.FID)
+		r.j.reportErr("replicate", job.FID, 0, err)
 		r.j.stats.add("replicate_failed", 1)
 		r.retryAt(ctx, job, endOfTime)
 	case err != nil:
 		r.log.Warn("replicate", "fid", job.FID, "failcount", job.FailCount, "err", err)
+		r.j.reportErr("replicate", job.FID, 0, err)
 		r.j.stats.add("replicate_failed", 1)
 		r.retryAt(ctx, job, time.Now().Add(backoff(job.FailCount)))
 	case !done:
@@ -133,6 +136,7 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 		}
 		if err != nil {
 			r.log.Info("copy failed", "fid", f.FID, "src", src, "dst", dst, "err", err)
+			r.j.reportErr("replicate", f.FID, dst, fmt.Errorf("copy from dev%d: %w", src, err))
 			if errors.Is(err, errSource) {
 				badSrc[src] = true
 			} else {

@@ -51,6 +51,7 @@ func (s *Store) DeleteFile(ctx context.Context, dmid int, key string) (int64, er
 	if err != nil {
 		return 0, fmt.Errorf("meta: delete %d/%q: %w", dmid, key, err)
 	}
+	s.fileChanged(fid)
 	return fid, nil
 }
 
@@ -207,4 +208,37 @@ func noRows(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// FileAndDevIDs is FileByKey and FileDevIDs in one query (file LEFT JOIN
+// file_on), the get_paths lookup: one round trip instead of two. devids
+// are ascending; ErrNotFound when the key is absent.
+func (s *Store) FileAndDevIDs(ctx context.Context, dmid int, key string) (File, []int, error) {
+	rows, err := s.read(ctx, "SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid"+
+		" FROM file f LEFT JOIN file_on fo ON fo.fid = f.fid WHERE f.dmid = ? AND f.dkey = ? ORDER BY fo.devid", dmid, key)
+	if err != nil {
+		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, err)
+	}
+	defer rows.Close()
+	var f File
+	var ids []int
+	found := false
+	for rows.Next() {
+		var k sql.NullString
+		var length, devid sql.NullInt64
+		if err := rows.Scan(&f.FID, &f.DomainID, &k, &length, &f.ClassID, &f.DevCount, &devid); err != nil {
+			return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, err)
+		}
+		f.Key, f.Length, found = k.String, length.Int64, true
+		if devid.Valid {
+			ids = append(ids, int(devid.Int64))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, err)
+	}
+	if !found {
+		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, ErrNotFound)
+	}
+	return f, ids, nil
 }

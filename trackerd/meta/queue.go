@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -192,4 +193,31 @@ func scanJob(row interface{ Scan(...any) error }, q Queue) (Job, error) {
 	}
 	j.NextTry, j.FromDevID, j.Arg = unix(next), int(dev.Int64), arg.String
 	return j, nil
+}
+
+// OldestDue returns the due row (nexttry <= now) that has waited longest:
+// lowest nexttry, then lowest fid. ok is false when nothing is due. It feeds
+// the replication-lag gauge: a row's NextTry says since when it has been due,
+// except for the original's nexttry 0 ("due at once", what create_close
+// writes), whose age the schema does not record; callers estimate that from
+// how long the same fid stays at the head.
+func (s *Store) OldestDue(ctx context.Context, q Queue) (j Job, now time.Time, ok bool, err error) {
+	t, err := tableOf(q)
+	if err != nil {
+		return Job{}, time.Time{}, false, err
+	}
+	var n int64
+	if err := s.readRow(ctx, "SELECT "+s.d.nowExpr()).Scan(&n); err != nil {
+		return Job{}, time.Time{}, false, fmt.Errorf("meta: now: %w", err)
+	}
+	now = time.Unix(n, 0)
+	j, err = scanJob(s.readRow(ctx, "SELECT "+t.cols+" FROM "+t.table+" WHERE nexttry <= ?"+t.where+
+		" ORDER BY nexttry, fid LIMIT 1", n), q)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Job{}, now, false, nil
+	case err != nil:
+		return Job{}, now, false, fmt.Errorf("meta: oldest due in %s: %w", t.table, err)
+	}
+	return j, now, true, nil
 }

@@ -51,6 +51,7 @@ func (s *Store) changeFileOn(ctx context.Context, op, query string, fid int64, d
 	if err != nil {
 		return fmt.Errorf("meta: %s file_on %d/%d: %w", op, fid, devid, err)
 	}
+	s.fileChanged(fid)
 	return nil
 }
 

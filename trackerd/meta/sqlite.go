@@ -21,7 +21,14 @@ type sqliteDialect struct{}
 // (the original uses 5000 ms); writers in this process queue in Go instead.
 const sqliteBusyMS = 10000
 
-func openSQLite(ctx context.Context, s *Store, dsn DSN) error {
+func openSQLite(ctx context.Context, s *Store, dsn DSN, sync string) error {
+	switch sync = strings.ToUpper(sync); sync {
+	case "":
+		sync = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return fmt.Errorf("meta: sqlite synchronous %q: want FULL or NORMAL", sync)
+	}
 	path, err := filepath.Abs(dsn.Path)
 	if err != nil {
 		return fmt.Errorf("meta: sqlite path %q: %w", dsn.Path, err)
@@ -31,10 +38,12 @@ func openSQLite(ctx context.Context, s *Store, dsn DSN) error {
 	}
 	// file: URI so that '?' or '#' in the path cannot be read as parameters.
 	u := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
-	// WAL lets readers run beside the writer; synchronous=NORMAL is the
-	// usual WAL setting (no corruption on power loss, at worst the last
-	// commits roll back), which keeps each commit free of an fsync.
-	common := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=0", sqliteBusyMS)
+	// WAL lets readers run beside the writer. synchronous=FULL (default)
+	// fsyncs the WAL on every commit, so a create_close that returned OK
+	// survives power loss, as it does on the original's MySQL with InnoDB
+	// defaults; NORMAL (opt-in) drops that fsync, risking only the last
+	// commits, never corruption.
+	common := fmt.Sprintf("_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s&_foreign_keys=0", sqliteBusyMS, sync)
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
 	// so it can never fail half-way with SQLITE_BUSY on lock upgrade.
 	w, err := sql.Open("sqlite3", u+common+"&_txlock=immediate")

@@ -16,6 +16,16 @@ type Config struct {
 	User   string // db_user (mysql only)
 	Pass   string // db_pass (mysql only)
 	Logger *slog.Logger
+	// Synchronous is SQLite's synchronous pragma: "FULL" (the default: a
+	// commit is on disk when it returns, so an OK'd create_close survives
+	// power loss) or "NORMAL" (WAL without an fsync per commit; the last
+	// commits may roll back on power loss, never corrupt). Ignored on MySQL.
+	Synchronous string
+	// OnFileChange, when set, is called after a committed change to a
+	// fid's copies or existence (AddFileOn, RemoveFileOn, DeleteFile,
+	// CloseFile's replaced fid) made through this Store, so a cache of
+	// lookups can drop the fid. It must not block.
+	OnFileChange func(fid int64)
 }
 
 // LogValue keeps the password out of logs.
@@ -44,6 +54,8 @@ type Store struct {
 	stmts  stmtCache // prepared read statements on r
 	log    *slog.Logger
 	minFID int64 // MAX(file.fid) at Open: explicit fids must be above it (§3)
+	// onFileChange is Config.OnFileChange (nil: none); set at Open.
+	onFileChange func(fid int64)
 }
 
 // Open connects, creates or upgrades the schema, and checks its version.
@@ -56,10 +68,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: log.With("component", "meta", "dialect", dsn.Driver)}
+	s := &Store{log: log.With("component", "meta", "dialect", dsn.Driver), onFileChange: cfg.OnFileChange}
 	switch dsn.Driver {
 	case "sqlite":
-		err = openSQLite(ctx, s, dsn)
+		err = openSQLite(ctx, s, dsn, cfg.Synchronous)
 	default:
 		err = openMySQL(ctx, s, dsn, cfg.User, cfg.Pass)
 	}
@@ -103,6 +115,13 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return time.Unix(n, 0), nil
+}
+
+// fileChanged reports a committed change of fid to Config.OnFileChange.
+func (s *Store) fileChanged(fid int64) {
+	if s.onFileChange != nil && fid != 0 {
+		s.onFileChange(fid)
+	}
 }
 
 // querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.

@@ -188,6 +188,7 @@ func (s *Store) CloseFile(ctx context.Context, a CloseArgs) (oldFID int64, err e
 	if err != nil {
 		return 0, fmt.Errorf("meta: close fid %d: %w", a.FID, err)
 	}
+	s.fileChanged(oldFID)
 	return oldFID, nil
 }
 
