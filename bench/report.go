@@ -122,6 +122,8 @@ type Report struct {
 	// measured, why it was skipped).
 	Notes   []string `json:"notes,omitempty"`
 	Elapsed float64  `json:"elapsed_seconds"`
+	// SectionSeconds is the wall time of each section that ran.
+	SectionSeconds map[string]float64 `json:"section_seconds"`
 }
 
 // Failed returns the rows that carry an error other than a skip.
@@ -149,18 +151,24 @@ var tableHeader = []string{"workload", "median", "min", "max", "unit", "referenc
 // per workload, grouped by section, then the notes.
 func (rep *Report) WriteTable(w io.Writer) error {
 	lines := [][]string{tableHeader}
+	var foot []string // errors, numbered, under the table: they would not fit a column
 	for _, r := range rep.Rows {
 		name := r.Section + ": " + r.Workload
-		if len(r.Samples) == 0 {
-			msg := "FAILED: " + r.Err
-			if strings.HasPrefix(r.Err, ErrSkipped.Error()) {
-				msg = "skipped: " + strings.TrimPrefix(strings.TrimPrefix(r.Err, ErrSkipped.Error()), ": ")
-			}
-			lines = append(lines, []string{name, msg, "", "", r.Unit, r.Reference, ""})
-			continue
-		}
 		if r.Err != "" {
-			name += " (FAILED after " + strconv.Itoa(len(r.Samples)) + " reps: " + r.Err + ")"
+			what := "FAILED"
+			if strings.HasPrefix(r.Err, ErrSkipped.Error()) {
+				what = "skipped"
+			}
+			msg, _, _ := strings.Cut(r.Err, "\n")
+			if len(msg) > 300 {
+				msg = msg[:300] + "..."
+			}
+			foot = append(foot, fmt.Sprintf("[%d] %s: %s", len(foot)+1, name, msg))
+			if len(r.Samples) == 0 {
+				lines = append(lines, []string{name, fmt.Sprintf("%s [%d]", what, len(foot)), "", "", r.Unit, r.Reference, ""})
+				continue
+			}
+			name += fmt.Sprintf(" (%s after %d reps [%d])", what, len(r.Samples), len(foot))
 		}
 		lines = append(lines, []string{name, num(r.Median), num(r.Min), num(r.Max), r.Unit,
 			num(r.RefMedian) + " " + r.Reference, ratio(r.Ratio)})
@@ -172,8 +180,14 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\nmogbench %s, %d reps, metadata on %s, %.0fs; ratio = median / reference median (rates: 1.00 = as fast as the reference; memory: growth over start-up)\n\n",
-		rep.Machine, rep.Mode, rep.Reps, rep.DB, rep.Elapsed)
+	var secs []string
+	for _, name := range []string{"tracker", "stord", "client", "mount"} {
+		if v, ok := rep.SectionSeconds[name]; ok {
+			secs = append(secs, fmt.Sprintf("%s %.0fs", name, v))
+		}
+	}
+	fmt.Fprintf(&b, "%s\nmogbench %s, %d reps, metadata on %s, %.0fs (%s); ratio = median / reference median (rates: 1.00 = as fast as the reference; memory: growth over start-up)\n\n",
+		rep.Machine, rep.Mode, rep.Reps, rep.DB, rep.Elapsed, strings.Join(secs, ", "))
 	for i, l := range lines {
 		b.WriteString("|")
 		for j, c := range l {
@@ -197,6 +211,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	if len(rep.Notes) > 0 {
 		b.WriteString("\n")
+	}
+	if len(foot) > 0 {
+		b.WriteString("\n" + strings.Join(foot, "\n") + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

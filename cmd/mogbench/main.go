@@ -41,6 +41,7 @@ func run() error {
 	bin := flag.String("bin", "bin", "directory with trackerd, stord and mogfs")
 	dir := flag.String("dir", "", "scratch directory on the disk under test (default a new one in $TMPDIR, removed afterwards)")
 	gosrc := flag.String("gosrc", "", "source tree for the tar workload (default $(go env GOROOT)/src)")
+	only := flag.String("only", "", "comma-separated sections to run (tracker,stord,client,mount; default all)")
 	verbose := flag.Bool("v", true, "print each rep's figures on stderr")
 	flag.Parse()
 
@@ -53,6 +54,9 @@ func run() error {
 		cfg.Sizes, cfg.Mode = bench.Tiny(), "tiny"
 	case *quick:
 		cfg.Sizes, cfg.Mode = bench.Quick(), "quick"
+	}
+	if *only != "" {
+		cfg.Only = strings.Split(*only, ",")
 	}
 	if *verbose {
 		cfg.Progress = os.Stderr
