@@ -130,7 +130,9 @@ func newLiveCluster(t *testing.T) *liveCluster {
 
 	c.mon = monitor.New(monitor.Config{
 		Store: c.st, Interval: 100 * time.Millisecond, WriteTestEvery: 500 * time.Millisecond,
-		ConnTimeout: 300 * time.Millisecond,
+		// A generous timeout: under a loaded CI machine a slow write test must
+		// not flip a device to readable between the wait below and the check.
+		ConnTimeout: 3 * time.Second,
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	mctx, cancel := context.WithCancel(context.Background())
