@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchKeys is how many keys the namespace benchmarks preload. Rows are
@@ -127,32 +129,45 @@ func BenchmarkGetPathsParallel(b *testing.B) {
 }
 
 // BenchmarkCreateOpenClose measures create_open + create_close pairs over
-// 8 connections (the PUT goes to an in-memory node and is excluded).
+// 8 connections (the PUT goes to an in-memory node and is excluded), with
+// SQLite's synchronous=FULL (the default) and NORMAL.
 func BenchmarkCreateOpenClose(b *testing.B) {
-	_, addr := startTracker(b)
-	n := memNode(b, 1)
-	setup(b, dial(b, addr), n)
-	b.ReportAllocs()
-	b.SetParallelism(4) // 8 connections on 2 cores
-	var seq atomic.Int64
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		c := dial(b, addr)
-		for pb.Next() {
-			k := seq.Add(1)
-			o := c.line(fmt.Sprintf("create_open domain=testdom&key=/co/%d&fid=0&multi_dest=1", k))
-			res, err := parseOK(o)
+	for _, mode := range []string{"FULL", "NORMAL"} {
+		b.Run("sync="+mode, func(b *testing.B) {
+			tr, err := Start(b.Context(), Config{
+				Listen: []string{"127.0.0.1:0"}, DSN: "DBI:SQLite:dbname=" + filepath.Join(b.TempDir(), "mogilefs.db"),
+				MonitorInterval: 100 * time.Millisecond, StreamPort: -1, SQLiteSynchronous: mode,
+			})
 			if err != nil {
-				b.Error(o)
-				return
+				b.Fatal(err)
 			}
-			r := c.line(fmt.Sprintf("create_close domain=testdom&key=/co/%d&fid=%s&devid=%s&path=%s&size=1", k, res["fid"], res["devid_1"], res["path_1"]))
-			if r != "OK " {
-				b.Error(r)
-				return
-			}
-		}
-	})
+			b.Cleanup(func() { tr.Close() })
+			addr := tr.Addrs()[0]
+			n := memNode(b, 1)
+			setup(b, dial(b, addr), n)
+			b.ReportAllocs()
+			b.SetParallelism(4) // 8 connections on 2 cores
+			var seq atomic.Int64
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				c := dial(b, addr)
+				for pb.Next() {
+					k := seq.Add(1)
+					o := c.line(fmt.Sprintf("create_open domain=testdom&key=/co/%d&fid=0&multi_dest=1", k))
+					res, err := parseOK(o)
+					if err != nil {
+						b.Error(o)
+						return
+					}
+					r := c.line(fmt.Sprintf("create_close domain=testdom&key=/co/%d&fid=%s&devid=%s&path=%s&size=1", k, res["fid"], res["devid_1"], res["path_1"]))
+					if r != "OK " {
+						b.Error(r)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 func BenchmarkListKeys(b *testing.B) {

@@ -89,14 +89,29 @@ func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
 		return nil, dbErr("getattr", err)
 	}
 	a.DomainID, a.Path = dom.ID, path
+	if _, err := parseAttrArgs(r, "", &a); err != nil {
+		return nil, err
+	}
+	if err := t.store.SetAttr(r.ctx, a); err != nil {
+		return nil, dbErr("setattr", err)
+	}
+	return reply{}, nil
+}
+
+// parseAttrArgs reads the attribute arguments prefix+"mode", "uid", "gid",
+// "mtime", "ctime", "atime" (and, without a prefix, mogfs_setattr's "isdir"
+// and "target") into a, keeping the fields whose argument is absent. It
+// reports whether any prefixed argument was present.
+func parseAttrArgs(r *request, prefix string, a *meta.Attr) (present bool, err error) {
 	bad := func(k string) error { return protocol.Errf("bad_params", "invalid %s %q", k, r.get(k)) }
-	if r.has("isdir") {
+	if prefix == "" && r.has("isdir") {
 		a.IsDir = r.truthy("isdir")
 	}
-	if r.has("mode") {
-		n, err := strconv.ParseUint(r.get("mode"), 8, 32)
+	if r.has(prefix + "mode") {
+		present = true
+		n, err := strconv.ParseUint(r.get(prefix+"mode"), 8, 32)
 		if err != nil {
-			return nil, bad("mode")
+			return present, bad(prefix + "mode")
 		}
 		a.Mode = uint32(n)
 	}
@@ -104,10 +119,11 @@ func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
 		k string
 		p *uint32
 	}{{"uid", &a.UID}, {"gid", &a.GID}} {
-		if r.has(f.k) {
-			n, err := strconv.ParseUint(r.get(f.k), 10, 32)
+		if k := prefix + f.k; r.has(k) {
+			present = true
+			n, err := strconv.ParseUint(r.get(k), 10, 32)
 			if err != nil {
-				return nil, bad(f.k)
+				return present, bad(k)
 			}
 			*f.p = uint32(n)
 		}
@@ -116,21 +132,19 @@ func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
 		k string
 		p *time.Time
 	}{{"mtime", &a.MTime}, {"ctime", &a.CTime}, {"atime", &a.ATime}} {
-		if r.has(f.k) {
-			tm, err := parseTime(r.get(f.k))
+		if k := prefix + f.k; r.has(k) {
+			present = true
+			tm, err := parseTime(r.get(k))
 			if err != nil {
-				return nil, bad(f.k)
+				return present, bad(k)
 			}
 			*f.p = tm
 		}
 	}
-	if r.has("target") {
+	if prefix == "" && r.has("target") {
 		a.Target = r.get("target")
 	}
-	if err := t.store.SetAttr(r.ctx, a); err != nil {
-		return nil, dbErr("setattr", err)
-	}
-	return reply{}, nil
+	return present, nil
 }
 
 func (t *Tracker) cmdDelAttr(r *request) (reply, error) {
@@ -337,6 +351,12 @@ func predecessor(s string) string {
 	}
 	b[last]--
 	return string(b) + subtreeEnd
+}
+
+// cmdCaps answers mogfs_caps with the extensions this tracker supports, so
+// a client can detect them; an original tracker answers unknown_command.
+func (t *Tracker) cmdCaps(r *request) (reply, error) {
+	return reply{"create_close_attrs": "1", "list": "1", "attrs": "1"}, nil
 }
 
 // cmdStats is the mogfs revival of the removed "stats" command: queue

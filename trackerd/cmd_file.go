@@ -177,6 +177,17 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 			return nil, protocol.Err("invalid_checksum_format")
 		}
 	}
+	// mogfs extension: attr_mode, attr_uid, ... store the key's POSIX
+	// attributes in the close's transaction (the mount saves a round trip
+	// and a commit per file). Stock clients never send them, and the
+	// original ignores unknown arguments. The row is replaced as a whole.
+	var attr *meta.Attr
+	var a meta.Attr
+	if present, err := parseAttrArgs(r, "attr_", &a); err != nil {
+		return nil, err
+	} else if present {
+		attr = &a
+	}
 	snap := t.mon.Snapshot()
 	want, ok := devURL(snap, devid, fid, false, r.conn.ip, r.get("zone") == "alt")
 	if !ok || want != path {
@@ -237,6 +248,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	}
 	// The checksum is stored only when the class asks for that algorithm.
 	args := meta.CloseArgs{FID: fid, DomainID: dom.ID, Key: key, DevID: devid, Length: got, ClassID: tf.ClassID}
+	args.Attr = attr
 	if cl, ok := dom.byID[tf.ClassID]; ok && hashtype != 0 && cl.HashType == hashtype {
 		args.HashType, args.Checksum = hashtype, sum
 	}

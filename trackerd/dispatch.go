@@ -133,6 +133,7 @@ func init() {
 		"mogfs_renameattrs": (*Tracker).cmdRenameAttrs,
 		"mogfs_list":        (*Tracker).cmdList,
 		"stats":             (*Tracker).cmdStats,
+		"mogfs_caps":        (*Tracker).cmdCaps,
 	}
 }
 

@@ -3,6 +3,7 @@ package trackerd
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,15 +87,30 @@ func TestMogfsList(t *testing.T) {
 // insertKeys stores file rows directly (tempfile + close with a fake devid).
 func insertKeys(tb testing.TB, tr *Tracker, dmid int, keys []string) {
 	tb.Helper()
+	// One transaction of raw inserts: a create_open/close pair per key
+	// would cost two fsyncs each with synchronous=FULL.
 	ctx := tb.Context()
+	db := tr.store.DB()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback()
+	var fid int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(fid),0) FROM file").Scan(&fid); err != nil {
+		tb.Fatal(err)
+	}
 	for _, k := range keys {
-		fid, err := tr.store.RegisterTempFile(ctx, tempFile(dmid, k))
-		if err != nil {
+		fid++
+		if _, err := tx.ExecContext(ctx, "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, 1, 0, 1)", fid, dmid, k); err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := tr.store.CloseFile(ctx, closeArgs(fid, dmid, k)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO file_on (fid, devid) VALUES (?, 1)", fid); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
 	}
 }
 
@@ -120,4 +136,90 @@ func TestSecondTrackerSharesDB(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestCreateCloseAttrs: attr_* arguments of create_close land in mogfs_attr
+// with the file; a bad one fails the close without storing the file; and
+// mogfs_caps advertises the extension.
+func TestCreateCloseAttrs(t *testing.T) {
+	_, addr := startTracker(t)
+	c := dial(t, addr)
+	setup(t, c, startNode(t, 1))
+	caps := c.ok("mogfs_caps", nil)
+	for _, k := range []string{"create_close_attrs", "list", "attrs"} {
+		if caps[k] != "1" {
+			t.Errorf("mogfs_caps[%s] = %q, want 1 (%v)", k, caps[k], caps)
+		}
+	}
+	open := func(key string) map[string]string {
+		res := c.ok("create_open", args{"domain": "testdom", "key": key, "fid": "0"})
+		put(t, res["path"], "abc")
+		return res
+	}
+	res := open("/a/f")
+	c.ok("create_close", args{"domain": "testdom", "key": "/a/f", "fid": res["fid"], "devid": res["devid"], "path": res["path"],
+		"size": "3", "attr_mode": "100640", "attr_uid": "1000", "attr_gid": "100",
+		"attr_mtime": "1700000000.5", "attr_ctime": "1700000001", "attr_atime": "1700000002"})
+	got := c.ok("mogfs_getattr", args{"domain": "testdom", "path": "/a/f"})
+	want := args{"isdir": "0", "mode": "100640", "uid": "1000", "gid": "100", "mtime": "1700000000.500000000", "ctime": "1700000001", "atime": "1700000002"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("getattr[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+	c.ok("get_paths", args{"domain": "testdom", "key": "/a/f", "noverify": "1"})
+
+	// Without attr_* nothing is written.
+	res = open("/a/plain")
+	c.ok("create_close", args{"domain": "testdom", "key": "/a/plain", "fid": res["fid"], "devid": res["devid"], "path": res["path"], "size": "3"})
+	if code := c.code("mogfs_getattr", args{"domain": "testdom", "path": "/a/plain"}); code != "unknown_key" {
+		t.Errorf("getattr of a file closed without attrs = %s, want unknown_key", code)
+	}
+
+	// A malformed attribute fails the close; the key does not appear.
+	res = open("/a/bad")
+	if code := c.code("create_close", args{"domain": "testdom", "key": "/a/bad", "fid": res["fid"], "devid": res["devid"], "path": res["path"],
+		"size": "3", "attr_mode": "rwx"}); code != "bad_params" {
+		t.Errorf("create_close with attr_mode=rwx = %s, want bad_params", code)
+	}
+	if code := c.code("get_paths", args{"domain": "testdom", "key": "/a/bad"}); code != "unknown_key" {
+		t.Errorf("get_paths after a failed close = %s, want unknown_key", code)
+	}
+}
+
+// TestGetPathsCacheInvalidation: this tracker's own delete, rename and
+// overwrite show at once through the get_paths cache.
+func TestGetPathsCacheInvalidation(t *testing.T) {
+	_, addr := startTracker(t)
+	c := dial(t, addr)
+	setup(t, c, startNode(t, 1))
+	gp := func(key string) (map[string]string, error) {
+		return c.do("get_paths", args{"domain": "testdom", "key": key, "noverify": "1"})
+	}
+	fid1 := store(t, c, "/k", "", "one")
+	p1, err := gp("/k")
+	if err != nil || !strings.Contains(p1["path1"], fid1Path(fid1)) {
+		t.Fatalf("get_paths /k = %v, %v; want a path of fid %s", p1, err, fid1)
+	}
+	fid2 := store(t, c, "/k", "", "two") // overwrite: new fid
+	if p, _ := gp("/k"); !strings.Contains(p["path1"], fid1Path(fid2)) {
+		t.Errorf("get_paths after overwrite = %v, want fid %s", p, fid2)
+	}
+	c.ok("rename", args{"domain": "testdom", "from_key": "/k", "to_key": "/k2"})
+	if _, err := gp("/k"); err == nil {
+		t.Error("get_paths of a renamed-away key succeeded")
+	}
+	if p, err := gp("/k2"); err != nil || !strings.Contains(p["path1"], fid1Path(fid2)) {
+		t.Errorf("get_paths /k2 = %v, %v", p, err)
+	}
+	c.ok("delete", args{"domain": "testdom", "key": "/k2"})
+	if _, err := gp("/k2"); err == nil {
+		t.Error("get_paths of a deleted key succeeded")
+	}
+}
+
+// fid1Path is the file name part of a fid's path ("/0000000123.fid").
+func fid1Path(fid string) string {
+	n, _ := strconv.ParseInt(fid, 10, 64)
+	return fmt.Sprintf("/%010d.fid", n)
 }

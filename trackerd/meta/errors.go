@@ -46,4 +46,8 @@ var (
 	// schema_version newer than 17 or not a number: the database belongs to a
 	// newer server and must not be modified by this one.
 	ErrSchemaVersion = errors.New("meta: unsupported schema version")
+
+	// ErrClosed is returned by writes attempted while or after the Store
+	// closes; the caller is shutting down and should give up.
+	ErrClosed = errors.New("meta: store closed")
 )

@@ -66,6 +66,7 @@ func openSQLite(ctx context.Context, s *Store, dsn DSN, sync string) error {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.d, s.w, s.r = sqliteDialect{}, w, r
+	s.group = newCommitter(w)
 	return nil
 }
 

@@ -56,6 +56,9 @@ type Store struct {
 	minFID int64 // MAX(file.fid) at Open: explicit fids must be above it (§3)
 	// onFileChange is Config.OnFileChange (nil: none); set at Open.
 	onFileChange func(fid int64)
+	// group runs every write transaction on SQLite (group commit; see
+	// group.go); nil on MySQL, whose pool runs transactions side by side.
+	group *committer
 }
 
 // Open connects, creates or upgrades the schema, and checks its version.
@@ -92,6 +95,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Close releases the database.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	err := errors.Join(s.stmts.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -160,6 +166,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -173,6 +182,15 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // exec runs one write statement with the same retries as tx.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.group != nil {
+		var res sql.Result
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = tx.ExecContext(ctx, query, args...)
+			return err
+		})
+		return res, err
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := s.w.ExecContext(ctx, query, args...)
 		if err == nil || !s.d.isRetryable(err) || attempt == maxAttempts {

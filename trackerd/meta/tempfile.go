@@ -182,6 +182,13 @@ func (s *Store) CloseFile(ctx context.Context, a CloseArgs) (oldFID int64, err e
 			VALUES (?, ?, ?, ?, ?, 1)`, a.FID, a.DomainID, a.Key, a.Length, a.ClassID); err != nil {
 			return err
 		}
+		if at := a.Attr; at != nil {
+			if _, err := tx.ExecContext(ctx, "REPLACE INTO mogfs_attr ("+attrCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				a.DomainID, a.Key, at.IsDir, at.Mode, at.UID, at.GID, unixNano(at.MTime), unixNano(at.CTime),
+				unixNano(at.ATime), nullStr(at.Target)); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, s.d.insertIgnore()+" INTO file_to_replicate (fid, nexttry) VALUES (?, 0)", a.FID)
 		return err
 	})

@@ -106,6 +106,10 @@ type CloseArgs struct {
 	ClassID  int    // from the tempfile row
 	HashType int    // 0 when no checksum is stored
 	Checksum []byte // raw digest, stored only when HashType != 0
+	// Attr, when not nil, replaces the key's mogfs_attr row in the same
+	// transaction (create_close's attr_* extension arguments); its
+	// DomainID and Path are taken from DomainID and Key.
+	Attr *Attr
 }
 
 // Attr is the POSIX view of a key or directory that the original protocol
