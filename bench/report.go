@@ -155,11 +155,11 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	for _, r := range rep.Rows {
 		name := r.Section + ": " + r.Workload
 		if r.Err != "" {
-			what := "FAILED"
-			if strings.HasPrefix(r.Err, ErrSkipped.Error()) {
-				what = "skipped"
+			what, msg := "FAILED", r.Err
+			if strings.HasPrefix(msg, ErrSkipped.Error()) {
+				what, msg = "skipped", strings.TrimPrefix(strings.TrimPrefix(msg, ErrSkipped.Error()), ": ")
 			}
-			msg, _, _ := strings.Cut(r.Err, "\n")
+			msg, _, _ = strings.Cut(msg, "\n")
 			if len(msg) > 300 {
 				msg = msg[:300] + "..."
 			}

@@ -50,7 +50,7 @@ func (r *runner) tracker(ctx context.Context) error {
 		_, err = t.do("create_close", map[string]string{"domain": benchDomain, "key": key, "fid": res["fid"], "devid": res["devid_1"], "path": path, "size": "0"})
 		return err
 	}
-	var after string
+	var after string // list_keys position; listPage runs on one connection only
 	listPage := func(t *tconn, _ *rand.Rand) error {
 		res, err := t.do("list_keys", map[string]string{"domain": benchDomain, "prefix": "k/", "after": after, "limit": "1000"})
 		if protocol.IsCode(err, "none_match") {
@@ -163,7 +163,7 @@ func loop(conns []*tconn, d time.Duration, op func(*tconn, *rand.Rand) error) (f
 			for time.Now().Before(end) {
 				if err := op(t, rng); err != nil {
 					mu.Lock()
-					first = cmp(first, err)
+					first = firstErr(first, err)
 					mu.Unlock()
 					break
 				}
@@ -179,8 +179,8 @@ func loop(conns []*tconn, d time.Duration, op func(*tconn, *rand.Rand) error) (f
 	return perSec(int(total.Load()), time.Since(start)), nil
 }
 
-// cmp keeps the first non-nil error.
-func cmp(a, b error) error {
+// firstErr keeps the first non-nil error.
+func firstErr(a, b error) error {
 	if a != nil {
 		return a
 	}
@@ -205,7 +205,7 @@ func parallel(w, n int, f func(i int) error) error {
 				}
 				if err := f(i); err != nil {
 					mu.Lock()
-					errs = cmp(errs, err)
+					errs = firstErr(errs, err)
 					mu.Unlock()
 					next.Store(int64(n))
 					return
