@@ -21,11 +21,16 @@ type Machine struct {
 	Kernel string    `json:"kernel"`
 	Go     string    `json:"go"`
 	Date   time.Time `json:"date"`
+	// Load is the 1-minute load average at the start and at the end of the
+	// run: other work on a shared machine shows up here, and in the
+	// absolute figures, more than in the ratios.
+	Load [2]float64 `json:"load_avg_1m_start_end"`
 }
 
 // String is the header line of the table.
 func (m Machine) String() string {
-	return fmt.Sprintf("machine: %d x %s, kernel %s, %s, %s", m.NProc, m.Model, m.Kernel, m.Go, m.Date.Format("2006-01-02 15:04 MST"))
+	return fmt.Sprintf("machine: %d x %s, kernel %s, %s, %s, load average %.1f at start, %.1f at end",
+		m.NProc, m.Model, m.Kernel, m.Go, m.Date.Format("2006-01-02 15:04 MST"), m.Load[0], m.Load[1])
 }
 
 // DetectMachine reads the processor count and model, the kernel release and
@@ -44,10 +49,25 @@ func DetectMachine() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
+	m.Load[0] = loadAvg()
 	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil && len(strings.TrimSpace(string(out))) > 0 {
 		m.Go = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// loadAvg is the 1-minute load average (0 when unknown).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // Row is one line of the table: a workload's samples and the reference

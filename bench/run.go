@@ -141,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		row.summarize()
 	}
 	r.rep.Elapsed = time.Since(start).Seconds()
+	r.rep.Machine.Load[1] = loadAvg()
 	return r.rep, nil
 }
 
