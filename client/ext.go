@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mogfs/protocol"
 )
 
 // The mogfs extension commands (mogfs_list, mogfs_getattr, mogfs_setattr,
@@ -130,6 +132,22 @@ func (c *Client) Stats(ctx context.Context) (map[string]string, error) {
 	r, err := c.Do(ctx, "stats", nil)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
+	}
+	return r, nil
+}
+
+// Caps asks the tracker which mogfs extensions it has (mogfs_caps): a map
+// such as {"create_close_attrs": "1", "list": "1", "attrs": "1"}. A stock
+// MogileFS tracker, or a mogfs tracker older than the command, answers
+// unknown_command; Caps returns that as an empty map and no error, so callers
+// test only for the capability they want.
+func (c *Client) Caps(ctx context.Context) (map[string]string, error) {
+	r, err := c.Do(ctx, "mogfs_caps", nil)
+	if protocol.IsCode(err, "unknown_command") {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mogfs_caps: %w", err)
 	}
 	return r, nil
 }

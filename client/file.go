@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"mogfs/protocol"
 )
@@ -67,12 +68,27 @@ func parseCreateOpen(r map[string]string) (OpenResult, error) {
 // bytes written (the tracker checks it against the stored file); checksum is
 // "MD5:<hex>", "SHA-1:<hex>" or "" for none.
 func (c *Client) CreateClose(ctx context.Context, domain, key string, fid int64, d Dest, size int64, checksum string) error {
+	return c.createClose(ctx, domain, key, fid, d, size, checksum, nil)
+}
+
+// createClose is CreateClose with the optional attribute extension.
+func (c *Client) createClose(ctx context.Context, domain, key string, fid int64, d Dest, size int64, checksum string, a *Attr) error {
 	args := map[string]string{
 		"domain": domain, "key": key, "fid": strconv.FormatInt(fid, 10),
 		"devid": strconv.Itoa(d.DevID), "path": d.Path, "size": strconv.FormatInt(size, 10),
 	}
 	if checksum != "" {
 		args["checksum"] = checksum
+	}
+	if a != nil {
+		args["attr_mode"] = strconv.FormatUint(uint64(a.Mode), 8)
+		args["attr_uid"] = strconv.FormatUint(uint64(a.UID), 10)
+		args["attr_gid"] = strconv.FormatUint(uint64(a.GID), 10)
+		for k, t := range map[string]time.Time{"attr_mtime": a.MTime, "attr_ctime": a.CTime, "attr_atime": a.ATime} {
+			if !t.IsZero() {
+				args[k] = FormatTime(t)
+			}
+		}
 	}
 	if _, err := c.Do(ctx, "create_close", args); err != nil {
 		return fmt.Errorf("create_close %s: %w", key, err)

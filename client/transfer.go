@@ -73,20 +73,33 @@ func (c *Client) StoreReaderAt(ctx context.Context, domain, key, class string, r
 	if err != nil {
 		return 0, err
 	}
+	return open.FID, c.StoreOpened(ctx, domain, key, open, r, size, nil)
+}
+
+// StoreOpened is the rest of StoreReaderAt after a create_open the caller
+// made (perhaps early, while the data was still being written): a PUT of the
+// size bytes of r to the first destination of open that takes it, each
+// attempt restarting from offset 0, then create_close for that destination.
+// A non-nil attr rides on the create_close (the mogfs create_close_attrs
+// extension: attr_mode, attr_uid, ... stored in the close's transaction);
+// only send it to a tracker whose Caps include create_close_attrs. When
+// every destination fails the error wraps ErrNoPaths; a destination answering
+// 507 Insufficient Storage is skipped like any other failure.
+func (c *Client) StoreOpened(ctx context.Context, domain, key string, open OpenResult, r io.ReaderAt, size int64, attr *Attr) error {
 	var errs []error
 	for _, d := range open.Dests {
 		rewind := func() io.Reader { return io.NewSectionReader(r, 0, size) }
 		err := c.put(ctx, d.Path, rewind(), size, rewind)
 		if err == nil {
-			return open.FID, c.CreateClose(ctx, domain, key, open.FID, d, size, "")
+			return c.createClose(ctx, domain, key, open.FID, d, size, "", attr)
 		}
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return ctx.Err()
 		}
 		c.log.Warn("upload destination failed, trying next", "fid", open.FID, "devid", d.DevID, "err", err)
 		errs = append(errs, err)
 	}
-	return 0, fmt.Errorf("store %s: %w: %w", key, ErrNoPaths, errors.Join(errs...))
+	return fmt.Errorf("store %s: %w: %w", key, ErrNoPaths, errors.Join(errs...))
 }
 
 // Store stores r under key. With size >= 0 the body streams straight to the

@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"errors"
 	"syscall"
 	"time"
 
@@ -47,8 +48,12 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if err != nil {
 		return nil, nil, 0, n.m.errno("create", err)
 	}
-	n.forgetListing()
-	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true}, fs.StableAttr{Mode: syscall.S_IFREG})
+	domain, dir := n.where()
+	// create_open now, while the caller writes: close(2) then waits only
+	// for the PUT and create_close.
+	pre := n.m.fs.PreOpen(domain, vfs.ChildKey(dir, seg))
+	n.listed(seg, &st)
+	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true, pre: pre}, fs.StableAttr{Mode: syscall.S_IFREG})
 	cn := ch.Operations().(*node)
 	n.m.track(cn)
 	cn.fillEntry(out)
@@ -65,17 +70,25 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		return nil, errno
 	}
 	domain, dir := n.where()
-	if _, err := n.m.fs.Lookup(ctx, domain, dir, seg); err == nil {
+	// The kernel looked the name up just before: when the listing answered,
+	// it is known not to exist.
+	if _, _, known, err := n.lookupListing(ctx, seg); err == nil && known {
 		return nil, syscall.EEXIST
+	} else if !known {
+		if _, err := n.m.fs.Lookup(ctx, domain, dir, seg); err == nil {
+			return nil, syscall.EEXIST
+		}
 	}
 	uid, gid := callerOwner(ctx)
+	now := time.Now()
 	if err := n.m.fs.Mkdir(ctx, domain, vfs.ChildDir(dir, seg), mode, uid, gid); err != nil {
 		return nil, n.m.errno("mkdir", err)
 	}
-	n.forgetListing()
-	now := time.Now()
 	st := vfs.Stat{Kind: vfs.KindDir, HasAttr: true, Attr: vfs.Attr{IsDir: true, Mode: syscall.S_IFDIR | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
-	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now}, fs.StableAttr{Mode: syscall.S_IFDIR})
+	n.listed(seg, &st)
+	// A directory this mount just made holds nothing, as far as anyone
+	// could have told it in the last moment: its listing starts complete.
+	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, listing: map[string]vfs.Stat{}, listedAt: now}, fs.StableAttr{Mode: syscall.S_IFDIR})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0
 }
@@ -90,8 +103,11 @@ func (n *node) Rmdir(ctx context.Context, name string) (errno syscall.Errno) {
 		return errno
 	}
 	domain, dir := n.where()
-	n.forgetListing()
-	return n.m.errno("rmdir", n.m.fs.Rmdir(ctx, domain, vfs.ChildDir(dir, seg)))
+	if err := n.m.fs.Rmdir(ctx, domain, vfs.ChildDir(dir, seg)); err != nil {
+		return n.m.errno("rmdir", err)
+	}
+	n.listed(seg, nil)
+	return 0
 }
 
 var _ = (fs.NodeUnlinker)((*node)(nil))
@@ -104,7 +120,6 @@ func (n *node) Unlink(ctx context.Context, name string) (errno syscall.Errno) {
 		return errno
 	}
 	domain, dir := n.where()
-	n.forgetListing()
 	var pending bool
 	if ch := n.GetChild(name); ch != nil {
 		if cn, ok := ch.Operations().(*node); ok {
@@ -116,9 +131,14 @@ func (n *node) Unlink(ctx context.Context, name string) (errno syscall.Errno) {
 		}
 	}
 	if pending {
+		n.listed(seg, nil)
 		return 0 // created here and never stored: nothing on the tracker
 	}
-	return n.m.errno("unlink", n.m.fs.Unlink(ctx, domain, vfs.ChildKey(dir, seg)))
+	err := n.m.fs.Unlink(ctx, domain, vfs.ChildKey(dir, seg))
+	if err == nil || errors.Is(err, vfs.ErrNotFound) {
+		n.listed(seg, nil)
+	}
+	return n.m.errno("unlink", err)
 }
 
 var _ = (fs.NodeRenamer)((*node)(nil))
@@ -176,8 +196,8 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if err != nil {
 		return n.m.errno("rename", err)
 	}
-	n.forgetListing()
-	np.forgetListing()
+	n.listed(seg, nil)
+	np.listed(newSeg, &st)
 	if ch != nil {
 		// go-fuse moves the inode after we return; its segment is ours to fix.
 		cn := ch.Operations().(*node)
@@ -210,7 +230,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if err != nil {
 		return nil, n.m.errno("symlink", err)
 	}
-	n.forgetListing()
+	n.listed(seg, &st)
 	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()}, fs.StableAttr{Mode: syscall.S_IFLNK})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0
@@ -296,12 +316,26 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 				ch.Mode, a.Mode = &mode, mode
 			}
 		}
-		if err := n.m.fs.SetAttr(ctx, domain, path, ch); err != nil {
-			return n.m.errno("setattr", err)
-		}
 		n.mu.Lock()
-		n.st.Attr, n.st.HasAttr = a, true
+		// While the file has unstored changes, and its upload will write
+		// the whole attribute row anyway, the change rides on that upload
+		// (tar -x sets owner, mode and times between write and close):
+		// it becomes durable with the content, at close(2), as the
+		// content does.
+		deferred := !n.isDir() && n.sess != nil && n.sess.Dirty() && !n.unlinked &&
+			(n.newFile || (n.st.HasAttr && n.st.Attr.HasOwner && n.st.Attr.Mode != 0))
+		if deferred {
+			n.st.Attr, n.st.HasAttr = a, true
+		}
 		n.mu.Unlock()
+		if !deferred {
+			if err := n.m.fs.SetAttr(ctx, domain, path, ch); err != nil {
+				return n.m.errno("setattr", err)
+			}
+			n.mu.Lock()
+			n.st.Attr, n.st.HasAttr = a, true
+			n.mu.Unlock()
+		}
 	}
 	n.fillAttr(&out.Attr)
 	out.SetTimeout(n.m.opt.AttrTimeout)

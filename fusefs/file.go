@@ -49,39 +49,72 @@ func (n *node) acquire(ctx context.Context, trunc bool) syscall.Errno {
 	}
 	n.st, n.stAt = st, time.Now()
 	n.sess, n.sessRefs = sess, 1
+	if n.pre == nil {
+		n.pre = n.m.fs.PreOpen(domain, key)
+	}
 	n.m.track(n)
 	return 0
 }
 
+// flushTimeout bounds one upload at close(2) after the caller's request
+// was interrupted: the upload goes on (see flush), but not forever.
+const flushTimeout = 10 * time.Minute
+
 // flush uploads the session if it is dirty and records the new fid.
+//
+// The upload ignores the FUSE request's interruption: a signal reaching the
+// process blocked in close(2) (a Go program gets SIGURG all the time) must
+// not turn into EINTR with the changes discarded at release. close(2)
+// returns 0 only once the content and its create_close are stored, and the
+// upload's own failures (every destination refused, no tracker) are its
+// errors.
 func (n *node) flush(ctx context.Context) syscall.Errno {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
 	n.mu.Lock()
-	sess, newFile, gone := n.sess, n.newFile, n.unlinked
-	a := n.st.Attr
+	sess, newFile, gone, pre := n.sess, n.newFile, n.unlinked, n.pre
+	st := n.st
 	n.mu.Unlock()
-	if sess == nil || gone {
+	if sess == nil || gone || !sess.Dirty() {
 		return 0
 	}
+	up := vfs.Upload{Pre: pre, MTime: sess.MTime()}
+	if newFile || (st.HasAttr && st.Attr.HasOwner && st.Attr.Mode != 0) {
+		a := st.Attr
+		up.Attr = &a
+	}
 	domain, key := n.where()
-	u, ok, err := sess.Upload(ctx, n.m.fs.Store(domain, key))
+	u, ok, err := sess.Upload(ctx, n.m.fs.StoreSession(domain, key, up))
+	if pre != nil {
+		n.mu.Lock()
+		if n.pre == pre {
+			n.pre = nil // used (or failed and replaced inside): never twice
+		}
+		n.mu.Unlock()
+	}
 	if err != nil {
 		return n.m.errno("upload", err)
 	}
 	if !ok {
 		return 0
 	}
-	var mode, uid, gid *uint32
-	if newFile {
-		mode, uid, gid = &a.Mode, &a.UID, &a.GID
-	}
-	if err := n.m.fs.AfterUpload(ctx, domain, key, u, mode, uid, gid); err != nil {
-		return n.m.errno("upload attrs", err)
-	}
 	n.mu.Lock()
 	n.newFile = false
 	n.st.FID, n.st.Length, n.stAt = u.FID, u.Size, time.Now()
-	n.st.Attr.MTime = u.MTime
+	n.st.Attr.MTime, n.st.HasAttr = u.MTime, n.st.HasAttr || up.Attr != nil
+	now := n.st.Attr
 	n.mu.Unlock()
+	if !u.MTime.Equal(up.MTime) || up.Attr != nil && (now.Mode != up.Attr.Mode || now.UID != up.Attr.UID || now.GID != up.Attr.GID) {
+		// A setattr deferred to this upload arrived after the upload took
+		// its copy of the attributes: store it now.
+		ch := vfs.AttrChange{Mode: &now.Mode, UID: &now.UID, GID: &now.GID, MTime: &u.MTime}
+		if up.Attr == nil {
+			ch.Mode, ch.UID, ch.GID = nil, nil, nil
+		}
+		if err := n.m.fs.SetAttr(ctx, domain, key, ch); err != nil {
+			return n.m.errno("setattr", err)
+		}
+	}
 	return 0
 }
 
@@ -132,17 +165,21 @@ func (n *node) Open(ctx context.Context, flags uint32) (_ fs.FileHandle, _ uint3
 	n.mu.Lock()
 	busy := n.sess != nil
 	n.mu.Unlock()
+	h := &handle{n: n}
 	if !busy {
 		domain, key := n.where()
-		st, err := n.m.fs.FileInfo(ctx, domain, key)
+		st, paths, err := n.m.fs.OpenRead(ctx, domain, key)
 		if err != nil {
 			return nil, 0, n.m.errno("open", err)
 		}
 		n.mu.Lock()
-		n.st, n.stAt = st, time.Now()
+		n.st.FID, n.st.Length, n.st.Class, n.st.DevCount, n.stAt = st.FID, st.Length, st.Class, st.DevCount, time.Now()
 		n.mu.Unlock()
+		h.readOf = vfs.Base{FID: st.FID, Length: st.Length}
+		h.reader = n.m.fs.NewReader(domain, key, st.FID, st.Length)
+		h.reader.SeedPaths(paths)
 	}
-	return &handle{n: n}, 0, 0
+	return h, 0, 0
 }
 
 // handle is one open file.

@@ -3,6 +3,8 @@ package fusefs
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,12 +39,22 @@ type node struct {
 	st       vfs.Stat            // last known stat
 	stAt     time.Time           // when st was read from the tracker
 	sess     *vfs.Session        // open write session, nil when none
+	pre      *vfs.PreOpen        // early create_open for the next upload, nil when none
 	sessRefs int                 // handles using sess
 	newFile  bool                // created here and never stored: persist mode/owner on upload
 	unlinked bool                // removed while open: never upload again
-	listing  map[string]vfs.Stat // children by segment from the last Readdir
-	listedAt time.Time
+	listing  map[string]vfs.Stat // every child by segment (Readdir, or kept up to date by our own changes); nil when unknown
+	listedAt time.Time           // when listing was read from the tracker or started empty by mkdir
 }
+
+// relistMax is the largest listing Lookup re-reads in one go when it has
+// gone stale: a page or two of mogfs_list costs about what the lookup it
+// replaces does, and answers the next lookups (cp, tar -x, rm -rf walk a
+// directory name by name) for another attr_timeout.
+const relistMax = 2000
+
+// listingTTL is how long a listing answers lookups, positive and negative.
+func (m *mount) listingTTL() time.Duration { return max(m.opt.AttrTimeout, m.opt.EntryTimeout) }
 
 var _ = (fs.NodeLookuper)((*node)(nil))
 
@@ -56,7 +68,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *
 		}
 		for _, d := range doms {
 			if d == name {
-				ch := n.child(ctx, name, roleDomain, vfs.Stat{Kind: vfs.KindDir})
+				ch := n.child(ctx, name, roleDomain, vfs.Stat{Kind: vfs.KindDir}, time.Now())
 				ch.Operations().(*node).fillEntry(out)
 				return ch, 0
 			}
@@ -68,24 +80,87 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *
 	if err != nil {
 		return nil, n.m.errno("lookup", err)
 	}
-	n.mu.Lock()
-	st, cached := n.listing[seg]
-	if cached && time.Since(n.listedAt) > n.m.opt.AttrTimeout {
-		cached = false
+	st, at, known, err := n.lookupListing(ctx, seg)
+	if err != nil {
+		return nil, n.m.errno("lookup", err)
 	}
-	n.mu.Unlock()
-	if !cached {
+	if !known {
+		at = time.Now()
 		if st, err = n.m.fs.Lookup(ctx, domain, dir, seg); err != nil {
 			return nil, n.m.errno("lookup", err)
 		}
 	}
-	ch := n.child(ctx, name, roleEntry, st)
+	ch := n.child(ctx, name, roleEntry, st, at)
 	cn := ch.Operations().(*node)
 	cn.mu.Lock()
 	cn.seg = seg
 	cn.mu.Unlock()
 	cn.fillEntry(out)
 	return ch, 0
+}
+
+// lookupListing answers a lookup from the directory's listing while it is
+// fresh, re-reading a small stale listing first. known is false when the
+// listing cannot answer (none, or too big to re-read): the caller asks the
+// tracker about the one name. A name missing from a fresh listing is
+// vfs.ErrNotFound: the kernel asks before every create, and this answers
+// it without a round trip. The price is that a name created through
+// another mount stays invisible here for up to the listing's TTL.
+func (n *node) lookupListing(ctx context.Context, seg string) (st vfs.Stat, at time.Time, known bool, err error) {
+	n.mu.Lock()
+	l, at := n.listing, n.listedAt
+	n.mu.Unlock()
+	if l == nil {
+		return vfs.Stat{}, at, false, nil
+	}
+	if time.Since(at) > n.m.listingTTL() {
+		if len(l) > relistMax {
+			return vfs.Stat{}, at, false, nil
+		}
+		if l, at, err = n.relist(ctx); err != nil {
+			return vfs.Stat{}, at, false, err
+		}
+	}
+	st, ok := l[seg]
+	if !ok {
+		return vfs.Stat{}, at, true, vfs.ErrNotFound
+	}
+	return st, at, true, nil
+}
+
+// relist reads the whole listing of the directory and caches it.
+func (n *node) relist(ctx context.Context) (map[string]vfs.Stat, time.Time, error) {
+	domain, dir := n.where()
+	at := time.Now()
+	listing := map[string]vfs.Stat{}
+	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, st vfs.Stat) bool {
+		if _, dup := listing[seg]; !dup {
+			listing[seg] = st
+		}
+		return true
+	})
+	if err != nil {
+		return nil, at, err
+	}
+	n.mu.Lock()
+	n.listing, n.listedAt = listing, at
+	n.mu.Unlock()
+	return listing, at, nil
+}
+
+// listed records a change this mount made in the directory in its
+// listing, so the listing stays complete: st == nil removes seg.
+func (n *node) listed(seg string, st *vfs.Stat) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.listing == nil {
+		return
+	}
+	if st == nil {
+		delete(n.listing, seg)
+	} else {
+		n.listing[seg] = *st
+	}
 }
 
 // segmentOf decodes a name, resolving long names through the listing.
@@ -108,15 +183,16 @@ func (n *node) segmentOf(ctx context.Context, name string) (string, error) {
 	return found, err
 }
 
-// child returns the existing child inode called name, refreshed with st, or
-// a new one. Reusing the inode keeps an open write session visible to
-// lookups of the same path and keeps inode numbers stable.
-func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat) *fs.Inode {
+// child returns the existing child inode called name, refreshed with st
+// (read from the tracker at time at) unless the inode knows better, or a new
+// one. Reusing the inode keeps an open write session visible to lookups of
+// the same path and keeps inode numbers stable.
+func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at time.Time) *fs.Inode {
 	if ch := n.GetChild(name); ch != nil {
 		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == typeBits(st.Kind) {
 			cn.mu.Lock()
-			if cn.sess == nil && st.Length >= 0 {
-				cn.st, cn.stAt = st, time.Now()
+			if cn.sess == nil && st.Length >= 0 && at.After(cn.stAt) {
+				cn.st, cn.stAt = st, at
 			}
 			cn.mu.Unlock()
 			return ch
@@ -126,7 +202,7 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat) *fs.
 	if r == roleEntry {
 		seg, _ = vfs.SegmentOf(name)
 	}
-	cn := &node{m: n.m, role: r, seg: seg, st: st, stAt: time.Now()}
+	cn := &node{m: n.m, role: r, seg: seg, st: st, stAt: at}
 	return n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(st.Kind)})
 }
 
@@ -285,30 +361,16 @@ func (n *node) Readdir(ctx context.Context) (_ fs.DirStream, errno syscall.Errno
 		}
 		return fs.NewListDirStream(ents), 0
 	}
-	domain, dir := n.where()
-	listing := map[string]vfs.Stat{}
-	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, st vfs.Stat) bool {
-		if _, dup := listing[seg]; dup {
-			return true
-		}
-		listing[seg] = st
-		ents = append(ents, fuse.DirEntry{Name: vfs.NameOf(seg), Mode: typeBits(st.Kind)})
-		return true
-	})
+	listing, _, err := n.relist(ctx)
 	if err != nil {
 		return nil, n.m.errno("readdir", err)
 	}
-	n.mu.Lock()
-	n.listing, n.listedAt = listing, time.Now()
-	n.mu.Unlock()
+	ents = make([]fuse.DirEntry, 0, len(listing))
+	for seg, st := range listing {
+		ents = append(ents, fuse.DirEntry{Name: vfs.NameOf(seg), Mode: typeBits(st.Kind)})
+	}
+	slices.SortFunc(ents, func(a, b fuse.DirEntry) int { return strings.Compare(a.Name, b.Name) })
 	return fs.NewListDirStream(ents), 0
-}
-
-// forgetListing drops the cached listing after a change in this directory.
-func (n *node) forgetListing() {
-	n.mu.Lock()
-	n.listing = nil
-	n.mu.Unlock()
 }
 
 var _ = (fs.NodeStatfser)((*node)(nil))

@@ -2,10 +2,12 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkStore4K stores 4 KiB files end to end (create_open, PUT,
@@ -80,3 +82,37 @@ func BenchmarkFetch4K(b *testing.B) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkStoreSteps times the three steps of one small upload on their
+// own, one at a time (the latency a close(2) of the mount waits for):
+// create_open, the PUT of 4 KiB to the first destination, create_close.
+func BenchmarkStoreSteps(b *testing.B) {
+	c := StartCluster(b, ClusterOpts{})
+	cl := c.Client(b)
+	ctx := b.Context()
+	data := make([]byte, 4096)
+	var open, put, closeT time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		key := fmt.Sprintf("steps/%d", i)
+		t0 := time.Now()
+		o, err := cl.CreateOpen(ctx, c.Opts.Domain, key, c.Opts.Class, 4096)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := cl.Put(ctx, o.Dests[0].Path, bytes.NewReader(data), 4096); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		if err := cl.CreateClose(ctx, c.Opts.Domain, key, o.FID, o.Dests[0], 4096, ""); err != nil {
+			b.Fatal(err)
+		}
+		open, put, closeT = open+t1.Sub(t0), put+t2.Sub(t1), closeT+time.Since(t2)
+	}
+	n := float64(i)
+	b.ReportMetric(float64(open.Microseconds())/n, "open-µs/op")
+	b.ReportMetric(float64(put.Microseconds())/n, "put-µs/op")
+	b.ReportMetric(float64(closeT.Microseconds())/n, "close-µs/op")
+}

@@ -560,3 +560,103 @@ func TestFUSEMetrics(t *testing.T) {
 		}
 	}
 }
+
+// smallFileTargets are the slowest the mount may be, as a multiple of the
+// same workload in a plain local directory measured in the same run.
+var smallFileTargets = map[string]float64{
+	"cp small files": 8, "tar -x": 12, "ls -lR": 5, "read back": 5, "rm -rf": 3,
+}
+
+// TestFUSESmallFiles times the small-file workloads through the mount and in
+// a local directory (same disk, same run) and fails when a ratio exceeds its
+// target: cp -r of N 4 KiB files (MOGFS_SMALL_FILES, default 1000; the
+// 10,000 of the benchmark figures is an env var away), and tar -x, ls -lR,
+// reading back and rm -rf of part of the Go source tree. Every close(2) of
+// the mount is durable (stored and committed), so the local side is not
+// an exact equal: it is the reference the targets are written against.
+func TestFUSESmallFiles(t *testing.T) {
+	testenv.RequireFUSE(t)
+	if testing.Short() {
+		t.Skip("slow: times workloads of thousands of files")
+	}
+	nfiles := 1000
+	if s := os.Getenv("MOGFS_SMALL_FILES"); s != "" {
+		fmt.Sscan(s, &nfiles)
+	}
+	c := StartCluster(t, ClusterOpts{})
+	maddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
+	m := mountMogfs(t, c, "attr_timeout=1", "entry_timeout=1", "metrics_listen="+maddr)
+	local := t.TempDir()
+	src := filepath.Join(t.TempDir(), "small")
+	os.Mkdir(src, 0o755)
+	pat := make([]byte, 4096+nfiles)
+	io.ReadFull(newPattern(), pat)
+	for i := range nfiles {
+		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("f%05d", i)), pat[i:i+4096], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tarball := filepath.Join(t.TempDir(), "tree.tar")
+	goroot := strings.TrimSpace(run(t, "go", "env", "GOROOT"))
+	run(t, "tar", "-C", filepath.Join(goroot, "src"), "-cf", tarball, "go", "net", "encoding")
+
+	timed := func(name string, f func(dir string)) {
+		t.Helper()
+		before := metricstest.Scrape(t, "http://"+maddr+"/metrics")
+		start := time.Now()
+		f(m.Dir)
+		dm := time.Since(start)
+		logOps(t, before, metricstest.Scrape(t, "http://"+maddr+"/metrics"))
+		start = time.Now()
+		f(local)
+		dl := time.Since(start)
+		ratio := dm.Seconds() / dl.Seconds()
+		t.Logf("%-15s mount %8.3fs  local %8.3fs  ratio %6.1f (target <= %v)", name, dm.Seconds(), dl.Seconds(), ratio, smallFileTargets[name])
+		if ratio > smallFileTargets[name] {
+			t.Errorf("%s: mount %.1f× slower than local, target %v×", name, ratio, smallFileTargets[name])
+		}
+	}
+	timed("cp small files", func(dir string) { run(t, "cp", "-r", src, filepath.Join(dir, "small")) })
+	timed("tar -x", func(dir string) {
+		os.Mkdir(filepath.Join(dir, "tree"), 0o755)
+		run(t, "tar", "-C", filepath.Join(dir, "tree"), "-xf", tarball)
+	})
+	timed("ls -lR", func(dir string) { run(t, "ls", "-lR", filepath.Join(dir, "tree")) })
+	timed("read back", func(dir string) {
+		run(t, "sh", "-c", "find '"+filepath.Join(dir, "tree")+"' -type f -exec cat {} + >/dev/null")
+	})
+	run(t, "diff", "-r", filepath.Join(m.Dir, "tree"), filepath.Join(local, "tree"))
+	run(t, "diff", "-r", src, filepath.Join(m.Dir, "small"))
+	timed("rm -rf", func(dir string) { run(t, "rm", "-rf", filepath.Join(dir, "tree"), filepath.Join(dir, "small")) })
+	if keys, _, err := c.Client(t).ListKeys(t.Context(), c.Opts.Domain, "", "", 10); err != nil || len(keys) != 0 {
+		t.Errorf("keys left after rm -rf: %v %v", keys, err)
+	}
+}
+
+// logOps logs how many FUSE operations of each kind ran between two scrapes
+// and their mean time, which says where a workload's time went.
+func logOps(t testing.TB, before, after metricstest.Families) {
+	t.Helper()
+	mf := after["mogfs_mount_op_duration_seconds"]
+	if mf == nil {
+		return
+	}
+	var b strings.Builder
+	for _, m := range mf.GetMetric() {
+		op := m.GetLabel()[0].GetValue()
+		n := float64(m.GetHistogram().GetSampleCount())
+		sum := m.GetHistogram().GetSampleSum()
+		if bm := before["mogfs_mount_op_duration_seconds"]; bm != nil {
+			for _, o := range bm.GetMetric() {
+				if o.GetLabel()[0].GetValue() == op {
+					n -= float64(o.GetHistogram().GetSampleCount())
+					sum -= o.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+		if n > 0 {
+			fmt.Fprintf(&b, " %s=%.0f×%.2fms", op, n, sum/n*1000)
+		}
+	}
+	t.Logf("ops:%s", b.String())
+}

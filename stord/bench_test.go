@@ -19,11 +19,21 @@ func benchServer(b *testing.B) (*httptest.Server, string) {
 	return srv, docroot
 }
 
-// BenchmarkPut measures durable PUT throughput (temp file, fsync, rename,
-// directory fsync) over loopback.
+// BenchmarkPut measures durable PUT throughput over loopback: to a new
+// path each time, as every upload of a fid is (written in place,
+// fdatasync and directory fsync at once), and over an existing path (temp
+// file, fdatasync, rename, directory fsync).
 func BenchmarkPut(b *testing.B) {
-	for _, size := range []int{4 << 10, 1 << 20, 16 << 20} {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+	for _, tc := range []struct {
+		size      int
+		overwrite bool
+	}{{4 << 10, false}, {4 << 10, true}, {1 << 20, false}, {16 << 20, false}} {
+		size := tc.size
+		name := fmt.Sprintf("%dKiB", size>>10)
+		if tc.overwrite {
+			name += "/overwrite"
+		}
+		b.Run(name, func(b *testing.B) {
 			srv, _ := benchServer(b)
 			body := bytes.Repeat([]byte("m"), size)
 			b.SetBytes(int64(size))
@@ -31,7 +41,11 @@ func BenchmarkPut(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/dev1/0/000/000/%010d.fid", srv.URL, i%100), bytes.NewReader(body))
+				n := i
+				if tc.overwrite {
+					n = i % 100
+				}
+				req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/dev1/0/000/000/%010d.fid", srv.URL, n), bytes.NewReader(body))
 				resp, err := srv.Client().Do(req)
 				if err != nil {
 					b.Fatal(err)
@@ -48,8 +62,16 @@ func BenchmarkPut(b *testing.B) {
 
 // BenchmarkGet measures GET throughput (sendfile path) over loopback.
 func BenchmarkGet(b *testing.B) {
-	for _, size := range []int{4 << 10, 1 << 20, 16 << 20} {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+	for _, tc := range []struct {
+		size      int
+		overwrite bool
+	}{{4 << 10, false}, {4 << 10, true}, {1 << 20, false}, {16 << 20, false}} {
+		size := tc.size
+		name := fmt.Sprintf("%dKiB", size>>10)
+		if tc.overwrite {
+			name += "/overwrite"
+		}
+		b.Run(name, func(b *testing.B) {
 			srv, docroot := benchServer(b)
 			if err := os.WriteFile(filepath.Join(docroot, "dev1", "f.fid"), bytes.Repeat([]byte("m"), size), 0o644); err != nil {
 				b.Fatal(err)

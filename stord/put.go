@@ -13,6 +13,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // copyBufSize is the per-upload buffer. Uploads stream through it, so a
@@ -24,8 +26,9 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 
 // put stores the request body at the request path.
 //
-// Plain PUT is durable and atomic: the body streams into a temp file in the
-// target directory, which is fsynced, checked against Content-Length and
+// Plain PUT is durable and atomic. To a path that does not exist yet (every
+// upload of a new fid) the body is written in place; see putNew. Otherwise
+// it streams into a temp file in the target directory, which is fsynced, checked against Content-Length and
 // Content-MD5, renamed over the final name, and the directory fsynced. On
 // any failure (short body, disconnect, mismatch, I/O error) the deferred
 // cleanup removes the temp file, so the final path holds the old file or
@@ -66,6 +69,17 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 	if wantMD5 != "" {
 		sum = md5.New()
 	}
+	if sum == nil {
+		// A fid path is written once: the usual PUT creates a new file, and
+		// then the temp name buys nothing (see putNew).
+		f, err := root.OpenFile(p.Rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return h.putNew(w, r, root, p, f)
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return fsErr(err)
+		}
+	}
 	tmp := fmt.Sprintf("%s.%d.%x.tmp", p.Rel, os.Getpid(), rand.Uint64())
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -86,7 +100,11 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 	if err := copyBody(dst, r); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
+	// fdatasync: the data and the size are what a reader needs; the
+	// timestamps fsync would also write cost a second journal commit on
+	// some file systems. The rename below makes a new directory entry, so
+	// the directory still gets its own fsync.
+	if err := fdatasync(f); err != nil {
 		return fsErr(err)
 	}
 	if err := f.Close(); err != nil {
@@ -111,6 +129,48 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 		writeHTML(w, http.StatusCreated, "Created")
 		return nil
 	}
+	writeHTML(w, http.StatusOK, "OK")
+	return nil
+}
+
+// putNew writes the body into f, just created at the final path, which did
+// not exist. Nothing reads a fid's path before the tracker's create_close,
+// which comes only after this PUT answered, so writing in place is as safe
+// as a temp file and a rename, and saves the rename's journal commit on the
+// path every small upload waits for: the data's fdatasync and the new
+// entry's directory fsync run at the same time. On any failure the file is
+// removed, so the path holds nothing; after a crash mid-PUT (never
+// acknowledged, so never committed) a partial file may remain, as with
+// Perlbal, until the tracker deletes the abandoned fid.
+func (h *Handler) putNew(w http.ResponseWriter, r *http.Request, root *os.Root, p Path, f *os.File) error {
+	ok := false
+	defer func() {
+		f.Close()
+		if !ok {
+			root.Remove(p.Rel)
+		}
+	}()
+	if err := copyBody(f, r); err != nil {
+		return err
+	}
+	var dirErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dirErr = syncDir(root, path.Dir(p.Rel))
+	}()
+	err := fdatasync(f)
+	<-done
+	if err == nil {
+		err = dirErr
+	}
+	if err != nil {
+		return fsErr(err)
+	}
+	if err := f.Close(); err != nil {
+		return fsErr(err)
+	}
+	ok = true
 	writeHTML(w, http.StatusOK, "OK")
 	return nil
 }
@@ -166,6 +226,28 @@ func copyBody(dst io.Writer, r *http.Request) error {
 	}
 	if r.ContentLength >= 0 && n != r.ContentLength {
 		return fmt.Errorf("%w: got %d bytes, want %d", ErrShortBody, n, r.ContentLength)
+	}
+	return nil
+}
+
+// fdatasync flushes f's data and size to stable storage.
+func fdatasync(f *os.File) error {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := sc.Control(func(fd uintptr) {
+		for {
+			if serr = unix.Fdatasync(int(fd)); serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
 	}
 	return nil
 }

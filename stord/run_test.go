@@ -64,11 +64,13 @@ func TestRunShutdownStalledUpload(t *testing.T) {
 	}
 }
 
-// hasTemp reports whether the stalled upload's temp file exists.
+// hasTemp reports whether the stalled upload's file in progress exists: a
+// temp file, or the final path itself for a new path (written in place).
 func hasTemp(dir string) bool {
 	found := false
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		found = found || strings.HasPrefix(filepath.Base(p), "stalled.") && strings.HasSuffix(p, ".tmp")
+		base := filepath.Base(p)
+		found = found || base == "stalled" || strings.HasPrefix(base, "stalled.") && strings.HasSuffix(p, ".tmp")
 		return nil
 	})
 	return found

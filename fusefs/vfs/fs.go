@@ -62,7 +62,8 @@ type FS struct {
 	log     *slog.Logger
 	met     *metrics.Mount // nil-safe
 	started time.Time
-	noExt   atomic.Bool // the tracker answered unknown_command to an extension
+	noExt   atomic.Bool  // the tracker answered unknown_command to an extension
+	caps    atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
 }
 
 // New returns an FS.
@@ -104,17 +105,28 @@ func (fs *FS) Domains(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Lookup finds segment seg in directory dir (a prefix) of domain.
+// Lookup finds segment seg in directory dir (a prefix) of domain. The
+// attribute row and the file row are asked for at once, on two
+// connections, so a lookup waits for one round trip (two for a directory
+// that exists only through the keys under it).
 func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
 	key := ChildKey(dir, seg)
-	a, hasAttr, err := fs.getAttr(ctx, domain, key)
-	if err != nil {
-		return Stat{}, err
+	var a Attr
+	var hasAttr bool
+	var aerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a, hasAttr, aerr = fs.getAttr(ctx, domain, key)
+	}()
+	fi, err := fs.c.FileInfo(ctx, domain, key)
+	<-done
+	if aerr != nil {
+		return Stat{}, aerr
 	}
 	if hasAttr && a.IsDir {
 		return Stat{Kind: KindDir, Attr: a, HasAttr: true}, nil
 	}
-	fi, err := fs.c.FileInfo(ctx, domain, key)
 	switch {
 	case err == nil:
 		st := Stat{Kind: KindFile, FID: fi.FID, Length: fi.Length, Class: fi.Class, DevCount: fi.DevCount, Attr: a, HasAttr: hasAttr}
@@ -132,6 +144,35 @@ func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error)
 		return Stat{}, err
 	}
 	return Stat{Kind: KindDir, Attr: a, HasAttr: hasAttr}, nil
+}
+
+// OpenRead re-reads a file's fid and length for an open (close-to-open)
+// and, at the same time on a second connection, its replica paths, so the
+// first read needs no get_paths. The stat carries no attributes: the
+// caller keeps the ones it has. paths is nil when they do not belong to
+// the fid file_info returned (the key was rewritten in between).
+func (fs *FS) OpenRead(ctx context.Context, domain, key string) (Stat, []string, error) {
+	var paths []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		paths, _ = fs.c.GetPaths(ctx, domain, key, true, 0)
+	}()
+	fi, err := fs.c.FileInfo(ctx, domain, key)
+	<-done
+	if protocol.IsCode(err, "unknown_key") {
+		return Stat{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return Stat{}, nil, err
+	}
+	for _, p := range paths {
+		if !pathHasFID(p, fi.FID) {
+			paths = nil
+			break
+		}
+	}
+	return Stat{Kind: KindFile, FID: fi.FID, Length: fi.Length, Class: fi.Class, DevCount: fi.DevCount}, paths, nil
 }
 
 // hasChildren reports whether any key lies under directory prefix dir.
@@ -219,13 +260,9 @@ func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint
 }
 
 // Rmdir removes an empty directory.
+// One listing answers for both kinds of children: keys under dir and
+// explicit (attribute-row) sub-directories.
 func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
-	if sub, err := fs.hasChildren(ctx, domain, dir); err != nil {
-		return err
-	} else if sub {
-		return ErrNotEmpty
-	}
-	// Explicit empty sub-directories exist only as attribute rows.
 	nonEmpty := false
 	if err := fs.ReadDir(ctx, domain, dir, func(string, Stat) bool { nonEmpty = true; return false }); err != nil {
 		return err
@@ -236,13 +273,21 @@ func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
 	return fs.delAttr(ctx, domain, AttrPath(dir))
 }
 
-// Unlink deletes a key and its attributes.
+// Unlink deletes a key and its attributes, both at once on two
+// connections: one round trip of waiting.
 func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
+	var derr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		derr = fs.delAttr(ctx, domain, key)
+	}()
 	err := fs.c.Delete(ctx, domain, key)
+	<-done
 	if err != nil && !protocol.IsCode(err, "unknown_key") {
 		return err
 	}
-	if derr := fs.delAttr(ctx, domain, key); derr != nil {
+	if derr != nil {
 		return derr
 	}
 	if protocol.IsCode(err, "unknown_key") {

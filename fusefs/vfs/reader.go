@@ -50,6 +50,17 @@ func (fs *FS) NewReader(domain, key string, fid, length int64) *Reader {
 		ctx: ctx, cancel: cancel, ahead: map[int64]*prefetch{}, curBlk: -1, next: -1}
 }
 
+// SeedPaths gives the reader the replica paths of its fid, learnt at open,
+// so its first block needs no get_paths.
+func (r *Reader) SeedPaths(paths []string) {
+	if len(paths) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.paths = paths
+	r.mu.Unlock()
+}
+
 // Close stops fetches ahead.
 func (r *Reader) Close() { r.cancel() }
 
