@@ -62,6 +62,22 @@ type Client struct {
 	http     *http.Client
 	log      *slog.Logger
 	closed   atomic.Bool
+	ownHTTP  bool // http is New's default client, counting its dials
+
+	trackerDials atomic.Int64 // tracker connections opened
+	httpDials    atomic.Int64 // storage-node connections opened (default transport only)
+}
+
+// DialStats reports how many connections the client has opened so far, to
+// trackers and (with the default HTTP client) to storage nodes: with
+// keep-alive and pooling working these stay near the concurrency, however
+// many requests ran. httpDials is -1 with a caller-supplied HTTPClient.
+func (c *Client) DialStats() (trackerDials, httpDials int64) {
+	h := c.httpDials.Load()
+	if c.ownHTTP {
+		return c.trackerDials.Load(), h
+	}
+	return c.trackerDials.Load(), -1
 }
 
 // New returns a Client for cfg. It does not connect: the first request does.
@@ -80,7 +96,13 @@ func New(cfg Config) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.http == nil {
-		c.http = &http.Client{Transport: NewTransport(c.timeout)}
+		tr := NewTransport(c.timeout)
+		dial := tr.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c.httpDials.Add(1)
+			return dial(ctx, network, addr)
+		}
+		c.http, c.ownHTTP = &http.Client{Transport: tr}, true
 	}
 	for _, a := range cfg.Trackers {
 		a = strings.TrimSpace(a)
@@ -271,6 +293,7 @@ func (c *Client) doOn(ctx context.Context, t *tracker, cmd, line string) (string
 func (c *Client) dial(ctx context.Context, t *tracker) (*conn, error) {
 	dt := min(c.timeout, maxDialTimeout)
 	d := net.Dialer{Timeout: dt, KeepAlive: 30 * time.Second}
+	c.trackerDials.Add(1)
 	nc, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 
 	"mogfs/cache"
@@ -158,6 +159,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if opt.MetricsListen != "" {
 		reg := metrics.NewRegistry()
 		met = metrics.NewMount(reg, cacheStats(bc))
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "mogfs_mount_tracker_dials_total",
+				Help: "Tracker connections the mount opened (pooled connections are reused).",
+			}, func() float64 { t, _ := c.DialStats(); return float64(t) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "mogfs_mount_storage_dials_total",
+				Help: "Storage-node connections the mount opened (keep-alive connections are reused).",
+			}, func() float64 { _, h := c.DialStats(); return float64(h) }),
+		)
 		l, err := net.Listen("tcp", opt.MetricsListen)
 		if err != nil {
 			return fmt.Errorf("mogfs: metrics_listen: %w", err)
