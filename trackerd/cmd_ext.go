@@ -181,6 +181,7 @@ const subtreeEnd = "\U0010FFFF\U0010FFFF\U0010FFFF"
 type listEntry struct {
 	pos   string
 	isDir bool
+	file  meta.File // the file row, for a file
 }
 
 func (e listEntry) name() string { return strings.TrimSuffix(e.pos, "/") }
@@ -216,14 +217,15 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	keysDone := false
 	batch := min(limit+1, 1000)
 	for len(ents) <= limit && !keysDone {
-		keys, err := t.store.ListKeys(ctx, dom.ID, P, cursor, batch)
+		files, err := t.store.ListFiles(ctx, dom.ID, P, cursor, batch)
 		if err != nil {
 			return nil, dbErr("list keys", err)
 		}
-		if len(keys) < batch {
+		if len(files) < batch {
 			keysDone = true
 		}
-		for _, k := range keys {
+		for _, f := range files {
+			k := f.Key
 			rest := k[len(P):]
 			if i := strings.IndexByte(rest, '/'); i >= 0 {
 				pos := rest[:i+1]
@@ -237,7 +239,7 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 			}
 			if !seen[rest] {
 				seen[rest] = true
-				ents = append(ents, listEntry{pos: rest})
+				ents = append(ents, listEntry{pos: rest, file: f})
 			}
 			cursor = k
 			if len(ents) > limit {
@@ -293,6 +295,15 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if len(ents) > limit {
 		ents = ents[:limit]
 	}
+	// One query for the attributes of the whole page.
+	paths := make([]string, len(ents))
+	for i, e := range ents {
+		paths[i] = P + e.name()
+	}
+	attrs, err := t.store.GetAttrs(ctx, dom.ID, paths)
+	if err != nil {
+		return nil, dbErr("getattrs", err)
+	}
 	out := reply{"count": strconv.Itoa(len(ents)), "done": boolStr(done), "next_after": ""}
 	if !done && len(ents) > 0 {
 		out["next_after"] = ents[len(ents)-1].pos
@@ -307,20 +318,13 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 		}
 		if !e.isDir {
 			typ = "file"
-			f, err := t.store.FileByKey(ctx, dom.ID, path)
-			if err != nil && !isNotFound(err) {
-				return nil, dbErr("file", err)
-			}
-			if err == nil {
-				out[p+"fid"] = strconv.FormatInt(f.FID, 10)
-				out[p+"length"] = strconv.FormatInt(f.Length, 10)
-				out[p+"class"] = dom.byID[f.ClassID].Name
-				out[p+"devcount"] = strconv.Itoa(f.DevCount)
-			}
+			f := e.file
+			out[p+"fid"] = strconv.FormatInt(f.FID, 10)
+			out[p+"length"] = strconv.FormatInt(f.Length, 10)
+			out[p+"class"] = dom.byID[f.ClassID].Name
+			out[p+"devcount"] = strconv.Itoa(f.DevCount)
 		}
-		a, err := t.store.GetAttr(ctx, dom.ID, path)
-		switch {
-		case err == nil:
+		if a, ok := attrs[path]; ok {
 			if !e.isDir && a.Mode&0o170000 == 0o120000 {
 				typ = "symlink"
 			}
@@ -330,8 +334,6 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 			out[p+"mtime"] = formatTime(a.MTime)
 			out[p+"ctime"] = formatTime(a.CTime)
 			out[p+"target"] = a.Target
-		case !isNotFound(err):
-			return nil, dbErr("getattr", err)
 		}
 		out[p+"type"] = typ
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -127,4 +128,43 @@ func fromUnixNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n)
+}
+
+// attrBatch is how many paths one GetAttrs query asks for (well below
+// SQLite's and MySQL's placeholder limits).
+const attrBatch = 500
+
+// GetAttrs reads the attributes of several paths of a domain, a query per
+// attrBatch paths; paths without a row are absent from the map.
+func (s *Store) GetAttrs(ctx context.Context, dmid int, paths []string) (map[string]Attr, error) {
+	out := make(map[string]Attr, len(paths))
+	for len(paths) > 0 {
+		n := min(len(paths), attrBatch)
+		args := make([]any, 0, n+1)
+		args = append(args, dmid)
+		for _, p := range paths[:n] {
+			args = append(args, p)
+		}
+		// Not through the statement cache: the text varies with n.
+		rows, err := s.r.QueryContext(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path IN (?"+
+			strings.Repeat(",?", n-1)+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("meta: get attrs: %w", err)
+		}
+		for rows.Next() {
+			a, err := scanAttr(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("meta: get attrs: %w", err)
+			}
+			out[a.Path] = a
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("meta: get attrs: %w", err)
+		}
+		paths = paths[n:]
+	}
+	return out, nil
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"TempFiles", testTempFiles},
 		{"FsckLog", testFsckLog},
 		{"Attrs", testAttrs},
+		{"FastPaths", testFastPaths},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
