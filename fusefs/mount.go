@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -122,6 +123,10 @@ func (m *mount) domains(ctx context.Context) ([]string, error) {
 	return d, nil
 }
 
+// memHeadroom is the memory the mount needs beyond its block cache: blocks
+// being read and read ahead, HTTP and FUSE buffers, the runtime.
+const memHeadroom = 64 << 20
+
 // Config is what Run needs.
 type Config struct {
 	Options vfs.Options
@@ -149,6 +154,13 @@ func Run(ctx context.Context, cfg Config) error {
 	defer c.Close()
 	if opt.CacheDir == "" {
 		opt.CacheDir = filepath.Join(os.TempDir(), "mogfs")
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The cache is the only large live data (staging files are on
+		// disk), but with the default GOGC the heap grows to twice it
+		// before a collection: a soft limit of the budget plus room for
+		// in-flight blocks keeps RSS near the budget instead.
+		debug.SetMemoryLimit(opt.CacheSize + memHeadroom)
 	}
 	bc, err := cache.New(cache.Config{MaxBytes: opt.CacheSize, BlockSize: opt.BlockSize})
 	if err != nil {

@@ -333,6 +333,32 @@ func TestFUSELargeFile(t *testing.T) {
 		}
 		os.Remove(p)
 	}
+	// Staging is on disk and reads stream through the block cache: the
+	// mount's peak RSS stays within its cache budget plus 100 MB whatever
+	// the file size.
+	hwm := vmHWM(t, m.cmd.Process.Pid)
+	t.Logf("mogfs VmHWM after the large files: %d MiB", hwm>>20)
+	if limit := int64(64<<20 + 100<<20); hwm > limit {
+		t.Errorf("mogfs VmHWM = %d MiB, want <= %d MiB (cache_size=64M + 100 MB)", hwm>>20, limit>>20)
+	}
+}
+
+// vmHWM returns the peak resident set size of process pid, in bytes.
+func vmHWM(t testing.TB, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }
 
 func TestFUSETwoMounts(t *testing.T) {
