@@ -17,7 +17,6 @@ import (
 
 	"mogfs/protocol"
 	"mogfs/stord"
-	"mogfs/trackerd/meta"
 )
 
 // startTracker runs a tracker in-process on 127.0.0.1:0 over a fresh SQLite
@@ -229,14 +228,6 @@ func store(tb testing.TB, c *conn, key, class, body string) (fid string) {
 	c.ok("create_close", map[string]string{"domain": "testdom", "key": key, "fid": res["fid"], "devid": res["devid_1"],
 		"path": res["path_1"], "size": strconv.Itoa(len(body))})
 	return res["fid"]
-}
-
-func tempFile(dmid int, key string) meta.TempFile {
-	return meta.TempFile{DomainID: dmid, Key: key, DevIDs: []int{1}, CreateTime: time.Now()}
-}
-
-func closeArgs(fid int64, dmid int, key string) meta.CloseArgs {
-	return meta.CloseArgs{FID: fid, DomainID: dmid, Key: key, DevID: 1, Length: 1}
 }
 
 func mkdirDev(root string, devid int) error {
