@@ -14,8 +14,17 @@
 // by other trackers sharing the database show up within about 4 s, as with the
 // original's monitor DB poll, while a tracker's own change reloads it at once.
 // Hosts, devices and their observed states come from the monitor's snapshot.
-// So get_paths costs two indexed queries (file row, file_on rows) and
-// create_open one insert.
+// So get_paths costs one indexed query (file JOIN file_on), or none when
+// the key was looked up within get_paths_cache_ttl (2 s; see pathcache.go
+// for the staleness this allows across trackers, the same as the
+// original's memcache support), and create_open one insert. On SQLite all
+// writes go through one group-commit goroutine (meta/group.go), so
+// concurrent create_close calls share an fsync under synchronous=FULL.
+//
+// Observability. With metrics_listen set, the tracker serves /metrics from
+// its own Prometheus registry (several trackers may share a process), the
+// status page at / and /status, and /status.json; jobs report failures
+// into a status.ErrorLog shown there (observe.go).
 //
 // Errors. Handlers return *protocol.Error for wire errors; any other error
 // becomes "ERR failure Operation+failed" (logged), and a panic in a handler is
