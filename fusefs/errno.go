@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"syscall"
 
@@ -51,14 +52,20 @@ func toErrno(log *slog.Logger, op string, err error) syscall.Errno {
 	if err == nil {
 		return 0
 	}
-	var en syscall.Errno
-	if errors.As(err, &en) {
-		return en
-	}
 	for _, s := range sentinelErrnos {
 		if errors.Is(err, s.err) {
 			return s.errno
 		}
+	}
+	// Before any errno inside: a refused or reset connection to a tracker
+	// or node is the cluster's I/O failure, not ECONNREFUSED of a file.
+	if errors.Is(err, client.ErrNoTrackers) || errors.Is(err, client.ErrNoPaths) {
+		log.Warn("mogfs: I/O error", "op", op, "err", err)
+		return syscall.EIO
+	}
+	if _, ok := errors.AsType[*net.OpError](err); ok {
+		log.Warn("mogfs: network error", "op", op, "err", err)
+		return syscall.EIO
 	}
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
@@ -66,9 +73,9 @@ func toErrno(log *slog.Logger, op string, err error) syscall.Errno {
 			return e
 		}
 	}
-	if errors.Is(err, client.ErrNoTrackers) || errors.Is(err, client.ErrNoPaths) {
-		log.Warn("mogfs: I/O error", "op", op, "err", err)
-		return syscall.EIO
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		return en
 	}
 	log.Error("mogfs: unmapped error, returning EIO", "op", op, "err", err)
 	return syscall.EIO

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"syscall"
 	"testing"
 
@@ -37,6 +38,9 @@ func TestToErrno(t *testing.T) {
 		{vfs.ErrReadOnly, syscall.EROFS},
 		{context.Canceled, syscall.EINTR},
 		{client.ErrNoTrackers, syscall.EIO},
+		// A refused connection is the cluster failing, never ECONNREFUSED.
+		{fmt.Errorf("%w: create_close: %w", client.ErrNoTrackers, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), syscall.EIO},
+		{fmt.Errorf("put: %w", &net.OpError{Op: "read", Err: syscall.ECONNRESET}), syscall.EIO},
 		{fmt.Errorf("anything else"), syscall.EIO},
 	} {
 		if got := toErrno(log, "test", tc.err); got != tc.want {

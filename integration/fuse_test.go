@@ -701,3 +701,127 @@ func logOps(t testing.TB, before, after metricstest.Families) {
 	}
 	t.Logf("ops:%s", b.String())
 }
+
+// TestFUSENodeDiesMidUpload kills (SIGKILL) the storage node receiving the
+// PUT of a large file while close(2) uploads it: the upload starts over on
+// another destination from the staging file, and close returns 0 only with
+// the whole file stored.
+func TestFUSENodeDiesMidUpload(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	m := mountMogfs(t, c)
+	size := int64(256 << 20)
+	if testing.Short() {
+		size = 64 << 20
+	}
+	p := filepath.Join(m.Dir, "big")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsum := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, wsum), io.LimitReader(newPattern(), size)); err != nil {
+		t.Fatal(err)
+	}
+	// Watch the nodes' docroots for the fid file growing, and kill its node.
+	killed := make(chan int, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i, n := range c.Nodes {
+				grow := false
+				filepath.WalkDir(n.Docroot, func(path string, d os.DirEntry, err error) error {
+					if err == nil && strings.HasSuffix(path, ".fid") {
+						if info, err := d.Info(); err == nil && info.Size() > 1<<20 && info.Size() < size {
+							grow = true
+						}
+					}
+					return nil
+				})
+				if grow {
+					c.StopNode(t, i)
+					killed <- i
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	cerr := f.Close()
+	close(stop)
+	victim, ok := <-killed
+	if !ok {
+		t.Fatal("the upload finished before any node could be killed mid-PUT")
+	}
+	t.Logf("killed node %d mid-upload; close = %v", victim+1, cerr)
+	if cerr != nil {
+		t.Fatalf("close after a node died mid-upload = %v, want 0 (retry on another destination)", cerr)
+	}
+	fi, err := c.Client(t).FileInfo(t.Context(), c.Opts.Domain, "big")
+	if err != nil || fi.Length != size {
+		t.Fatalf("stored file: %+v, %v; want length %d", fi, err, size)
+	}
+	rf, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	rsum := sha256.New()
+	if n, err := io.Copy(rsum, rf); err != nil || n != size || !bytes.Equal(rsum.Sum(nil), wsum.Sum(nil)) {
+		t.Fatalf("read back %d bytes, %v; checksum equal %v", n, err, bytes.Equal(rsum.Sum(nil), wsum.Sum(nil)))
+	}
+}
+
+// TestFUSETrackerGone stops the only tracker while a written file is open:
+// close(2) must fail (EIO), never return 0 for a file that was not stored.
+func TestFUSETrackerGone(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	m := mountMogfs(t, c)
+	f, err := os.Create(filepath.Join(m.Dir, "lost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("never stored")
+	time.Sleep(200 * time.Millisecond) // the early create_open is answered
+	c.StopTracker(t, 0)
+	start := time.Now()
+	err = f.Close()
+	t.Logf("close without a tracker = %v after %v", err, time.Since(start))
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("close without a tracker = %v, want EIO", err)
+	}
+	if time.Since(start) > time.Minute {
+		t.Errorf("close took %v without a tracker, want bounded", time.Since(start))
+	}
+}
+
+// TestFUSEDiskFull puts every device on a 1 MiB tmpfs: each storage node
+// answers 507 Insufficient Storage (or the tracker finds no device), and
+// close(2) of a 4 MiB file reports ENOSPC.
+func TestFUSEDiskFull(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	for _, n := range c.Nodes {
+		for _, id := range n.DevIDs {
+			dev := filepath.Join(n.Docroot, fmt.Sprintf("dev%d", id))
+			run(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dev)
+			t.Cleanup(func() { exec.Command("umount", "-l", dev).Run() })
+		}
+	}
+	m := mountMogfs(t, c)
+	f, err := os.Create(filepath.Join(m.Dir, "full"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(f, io.LimitReader(newPattern(), 4<<20))
+	if err := f.Close(); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("close with every device full = %v, want ENOSPC", err)
+	}
+}

@@ -402,17 +402,6 @@ func (fs *FS) Load(domain, key string) LoadFunc {
 	}
 }
 
-// AfterUpload records the attributes of freshly stored content: mtime and,
-// for a new file, mode and owner.
-func (fs *FS) AfterUpload(ctx context.Context, domain, key string, u Uploaded, mode *uint32, uid, gid *uint32) error {
-	now := time.Now()
-	err := fs.setAttr(ctx, domain, key, AttrChange{MTime: &u.MTime, CTime: &now, Mode: mode, UID: uid, GID: gid})
-	if errors.Is(err, ErrNotSupported) {
-		return nil
-	}
-	return err
-}
-
 // Statfs returns total and used bytes over all devices that are not dead.
 func (fs *FS) Statfs(ctx context.Context) (total, used uint64, err error) {
 	r, err := fs.c.Do(ctx, "get_devices", nil)
