@@ -204,7 +204,13 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if n, ok := r.int64Arg("limit"); ok && n > 0 {
 		limit = int(min(n, 10000))
 	}
-	afterKey := P + after
+	// With no cursor the scan starts before P itself, so the key equal to
+	// the prefix ("a/" in directory "a": an empty name, shown by the mount
+	// as ".mogfs%") is listed too; the prefix range still bounds it.
+	afterKey := ""
+	if after != "" {
+		afterKey = P + after
+	}
 	if strings.HasSuffix(after, "/") {
 		afterKey += subtreeEnd
 	}

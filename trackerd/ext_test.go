@@ -40,7 +40,7 @@ func TestMogfsList(t *testing.T) {
 	c := dial(t, addr)
 	c.ok("create_domain", args{"domain": "testdom"})
 	dmid := tr.ns.snap().domains["testdom"].ID
-	keys := []string{"a.txt", "big/x", "foo", "foo.txt", "foo/bar", "zz"}
+	keys := []string{"a.txt", "big/", "big/x", "foo", "foo.txt", "foo/bar", "zz"}
 	for i := range 3000 {
 		keys = append(keys, fmt.Sprintf("big/sub/%05d", i))
 	}
@@ -73,7 +73,8 @@ func TestMogfsList(t *testing.T) {
 		}
 	}
 	res := c.ok("mogfs_list", args{"domain": "testdom", "prefix": "big/"})
-	if res["count"] != "2" || res["e1_name"] != "sub" || res["e2_name"] != "x" || res["e2_fid"] == "" {
+	// The key "big/" itself is the directory's empty-named file.
+	if res["count"] != "3" || res["e1_name"] != "" || res["e1_type"] != "file" || res["e2_name"] != "sub" || res["e3_name"] != "x" || res["e3_fid"] == "" {
 		t.Errorf("list big/ = %v", res)
 	}
 	start := time.Now()
