@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
@@ -235,6 +237,9 @@ func (t *Tracker) headSize(ctx context.Context, url string) (int64, error) {
 // mkcol creates the fid's directories on a device, best effort
 // (create_open step 6). stord creates parent directories on PUT anyway, so
 // this runs off the request path and its failures are only logged at debug.
+// Like the original (Device.pm::create_directory) a directory made once is
+// not asked for again for an hour: consecutive fids share their directories,
+// so this is a few MKCOLs per thousand uploads instead of three per copy.
 func (t *Tracker) mkcol(url string) {
 	u := strings.TrimPrefix(url, "http://")
 	slash := strings.IndexByte(u, '/')
@@ -249,6 +254,9 @@ func (t *Tracker) mkcol(url string) {
 	dir := "/" + parts[0]
 	for _, seg := range parts[1:4] {
 		dir += "/" + seg
+		if t.mkcols.fresh(base + dir) {
+			continue
+		}
 		req, err := http.NewRequestWithContext(t.ctx, "MKCOL", base+dir, nil)
 		if err != nil {
 			return
@@ -260,5 +268,35 @@ func (t *Tracker) mkcol(url string) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		// 2xx: made or already there. 400/501: a node that does not know
+		// MKCOL (Perlbal), which creates directories on PUT: also done.
+		if c := resp.StatusCode; c/100 == 2 || c == 400 || c == 501 {
+			t.mkcols.add(base + dir)
+		}
 	}
+}
+
+// mkcolTTL is how long a directory made by MKCOL is trusted to exist.
+const mkcolTTL = time.Hour
+
+// mkcolCache remembers recently made directories (URL -> when).
+type mkcolCache struct {
+	mu   sync.Mutex // guards made
+	made map[string]time.Time
+}
+
+func (c *mkcolCache) fresh(url string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.made[url]
+	return ok && time.Since(at) < mkcolTTL
+}
+
+func (c *mkcolCache) add(url string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.made == nil || len(c.made) > 100_000 {
+		c.made = map[string]time.Time{} // bounded: start over rather than grow
+	}
+	c.made[url] = time.Now()
 }

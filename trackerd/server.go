@@ -40,6 +40,8 @@ type Tracker struct {
 	paths *pathCache
 	start time.Time
 
+	mkcols mkcolCache // directories recently made by MKCOL
+
 	ctx    context.Context // cancelled by Close; parent of all request work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background loops and accept loops
