@@ -180,13 +180,18 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	// mogfs extension: attr_mode, attr_uid, ... store the key's POSIX
 	// attributes in the close's transaction (the mount saves a round trip
 	// and a commit per file). Stock clients never send them, and the
-	// original ignores unknown arguments. The row is replaced as a whole.
+	// original ignores unknown arguments (so does NoExtensions). The row is
+	// replaced as a whole.
 	var attr *meta.Attr
 	var a meta.Attr
-	if present, err := parseAttrArgs(r, "attr_", &a); err != nil {
-		return nil, err
-	} else if present {
-		attr = &a
+	if !t.cfg.NoExtensions {
+		present, err := parseAttrArgs(r, "attr_", &a)
+		if err != nil {
+			return nil, err
+		}
+		if present {
+			attr = &a
+		}
 	}
 	snap := t.mon.Snapshot()
 	want, ok := devURL(snap, devid, fid, false, r.conn.ip, r.get("zone") == "alt")

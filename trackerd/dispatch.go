@@ -137,6 +137,13 @@ func init() {
 	}
 }
 
+// extensions are the commands a stock MogileFS 2.73 tracker does not know;
+// with Config.NoExtensions they answer unknown_command as there.
+var extensions = map[string]bool{
+	"mogfs_getattr": true, "mogfs_setattr": true, "mogfs_delattr": true, "mogfs_renameattrs": true,
+	"mogfs_list": true, "mogfs_caps": true, "stats": true,
+}
+
 // handleLine answers one request line; "" means no reply (blank line).
 func (t *Tracker) handleLine(cs *connState, line string) string {
 	req, err := protocol.ParseRequest(line)
@@ -154,7 +161,7 @@ func (t *Tracker) handleLine(cs *connState, line string) string {
 		return t.adminConsole(cs, req.Cmd, req.Args[""])
 	}
 	h, ok := commands[req.Cmd]
-	if !ok {
+	if !ok || (t.cfg.NoExtensions && extensions[req.Cmd]) {
 		t.stats.count("unknown_command", true)
 		t.observeRequest("unknown_command", protocol.Err("unknown_command"), 0)
 		return withCallID(protocol.FormatErr(protocol.Err("unknown_command")), req.Args)

@@ -28,6 +28,12 @@ func startTracker(tb testing.TB) (*Tracker, string) {
 
 func startTrackerDSN(tb testing.TB, dsn string) (*Tracker, string) {
 	tb.Helper()
+	return startTrackerWith(tb, dsn, func(*Config) {})
+}
+
+// startTrackerWith is startTrackerDSN with a hook to change the Config.
+func startTrackerWith(tb testing.TB, dsn string, edit func(*Config)) (*Tracker, string) {
+	tb.Helper()
 	level := slog.LevelWarn
 	if testing.Verbose() {
 		level = slog.LevelDebug
@@ -38,14 +44,16 @@ func startTrackerDSN(tb testing.TB, dsn string) (*Tracker, string) {
 	} else {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tr, err := Start(tb.Context(), Config{
+	cfg := Config{
 		Listen:          []string{"127.0.0.1:0"},
 		DSN:             dsn,
 		MonitorInterval: 100 * time.Millisecond,
 		StreamPort:      -1,
 		CacheRefresh:    200 * time.Millisecond,
 		Logger:          log,
-	})
+	}
+	edit(&cfg)
+	tr, err := Start(tb.Context(), cfg)
 	if err != nil {
 		tb.Fatalf("Start: %v", err)
 	}

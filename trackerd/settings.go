@@ -47,6 +47,7 @@ var Settings = []config.Setting{
 	{Name: "log_level", Default: "info", Help: "mogfs: debug, info, warn or error"},
 	{Name: "queue_lease", Default: "1000", Help: "mogfs: seconds a claimed queue row stays invisible to other trackers (a crashed tracker's work comes due after it)"},
 	{Name: "get_paths_cache_ttl", Default: "2", Help: "mogfs: seconds get_paths may reuse a key's fid and devices (0: off); like the original's memcache_ttl, other trackers' changes show up after at most this long"},
+	{Name: "mogfs_extensions", Default: "1", Help: "mogfs: serve the extension commands (mogfs_*, stats) and create_close's attr_* args; 0 answers like a stock MogileFS 2.73 tracker (unknown_command, attr_* ignored), to test clients' fallbacks"},
 	{Name: "sqlite_synchronous", Default: "FULL", Help: "mogfs: SQLite synchronous pragma, FULL (an OK'd write survives power loss) or NORMAL (faster; the last commits may roll back on power loss)"},
 }
 
@@ -80,6 +81,12 @@ type Config struct {
 	// SQLiteSynchronous is the SQLite synchronous pragma ("FULL" default,
 	// or "NORMAL"); ignored on MySQL.
 	SQLiteSynchronous string
+	// NoExtensions makes the tracker look like a stock MogileFS 2.73
+	// tracker on the wire (--mogfs_extensions=0): the mogfs_* commands and
+	// stats answer unknown_command and create_close ignores attr_*
+	// arguments. It exists to test clients' fallbacks; the zero value
+	// serves the extensions.
+	NoExtensions bool
 	// CacheRefresh is how often domains, classes and server settings are
 	// reloaded from the database (changes by other trackers); default 2 s.
 	CacheRefresh time.Duration
@@ -101,7 +108,8 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Any("listen", c.Listen), slog.String("db_dsn", c.DSN), slog.String("db_user", c.DBUser),
 		slog.String("db_pass", pass), slog.Int64("min_free_space", c.MinFreeMB),
-		slog.Bool("job_master", c.JobMaster), slog.Duration("monitor_interval", c.MonitorInterval))
+		slog.Bool("job_master", c.JobMaster), slog.Duration("monitor_interval", c.MonitorInterval),
+		slog.Bool("mogfs_extensions", !c.NoExtensions))
 }
 
 func (c Config) withDefaults() Config {
@@ -210,6 +218,7 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 	c.MonitorInterval = getd("monitor_interval")
 	c.WriteTestInterval = getd("write_test_interval")
 	c.MetricsListen = s.String("metrics_listen")
+	c.NoExtensions = !s.Bool("mogfs_extensions")
 	c.QueueLease = getd("queue_lease")
 	if c.GetPathsCacheTTL = getd("get_paths_cache_ttl"); c.GetPathsCacheTTL == 0 {
 		c.GetPathsCacheTTL = -1 // an explicit 0 means off
