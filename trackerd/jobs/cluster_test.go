@@ -46,7 +46,7 @@ func newCluster(t *testing.T, devsPerNode ...int) *cluster {
 		}
 		n := startNode(t, ids...)
 		c.nodes = append(c.nodes, n)
-		h, err := c.st.CreateHost(ctx, meta.Host{Name: fmt.Sprintf("node%d", i+1), IP: n.ip, HTTPPort: 7500, Status: "alive"})
+		h, err := c.st.CreateHost(ctx, meta.Host{Name: fmt.Sprintf("node%d", i+1), IP: n.IP, HTTPPort: 7500, Status: "alive"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func (c *cluster) upload(key string, classid int, data []byte, devid int) int64 
 
 func (c *cluster) put(devid int, fid int64, data []byte) {
 	c.t.Helper()
-	url := fmt.Sprintf("http://%s:7500%s", c.devNode[devid].ip, jobs.FIDPath(devid, fid))
+	url := fmt.Sprintf("http://%s:7500%s", c.devNode[devid].IP, jobs.FIDPath(devid, fid))
 	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPut, url, bytes.NewReader(data))
 	if err != nil {
 		c.t.Fatal(err)
@@ -181,7 +181,7 @@ func (c *cluster) replicated(fids map[int64][]byte, n int, exclude ...int) (bool
 				}
 			}
 			hosts[c.devNode[d]] = true
-			got, err := c.devNode[d].file(d, fid)
+			got, err := c.devNode[d].File(jobs.FIDPath(d, fid))
 			if err != nil || !bytes.Equal(got, data) {
 				return false, fmt.Sprintf("fid %d on dev %d: %d bytes, err %v", fid, d, len(got), err)
 			}

@@ -36,7 +36,7 @@ func runMonitor(t *testing.T, st *meta.Store) *monitor.Monitor {
 
 func addHost(t *testing.T, st *meta.Store, n *node, name string, devids ...int) meta.Host {
 	t.Helper()
-	h, err := st.CreateHost(t.Context(), meta.Host{Name: name, IP: n.ip, HTTPPort: 7500, Status: "alive"})
+	h, err := st.CreateHost(t.Context(), meta.Host{Name: name, IP: n.IP, HTTPPort: 7500, Status: "alive"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +105,12 @@ func TestMonitorProbesRealNode(t *testing.T) {
 	})
 
 	// A node that stops answering is out within a round or two.
-	n.stop()
+	n.Stop()
 	waitSnap(t, m, 2*time.Second, "devices unreachable", func(s *monitor.Snapshot) bool {
 		return !s.ShouldReadFrom(1) && !s.ShouldReadFrom(2) && s.Dev[1].State == monitor.StateUnreachable
 	})
 	// And back when it returns.
-	n.start()
+	n.Start()
 	waitSnap(t, m, 3*time.Second, "devices writeable again", func(s *monitor.Snapshot) bool {
 		return s.ShouldGetNewFiles(1) && s.ShouldGetNewFiles(2)
 	})
