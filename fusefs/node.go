@@ -125,6 +125,12 @@ func (n *node) lookupListing(ctx context.Context, seg string) (st vfs.Stat, at t
 	if !ok {
 		return vfs.Stat{}, at, true, vfs.ErrNotFound
 	}
+	if st.Kind == vfs.KindFile && st.Length < 0 {
+		// A listing without sizes (list_keys on a stock tracker): the
+		// name is known but its size is not, and a size of 0 handed to
+		// the kernel would make the file read as empty until attr_timeout.
+		return vfs.Stat{}, at, false, nil
+	}
 	return st, at, true, nil
 }
 
@@ -266,7 +272,10 @@ var _ = (fs.NodeGetattrer)((*node)(nil))
 func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
 	defer n.m.observe("getattr", time.Now(), &errno)
 	n.mu.Lock()
-	stale := n.role == roleEntry && n.sess == nil && !n.IsRoot() && time.Since(n.stAt) > n.m.opt.AttrTimeout
+	// Refresh after attr_timeout, and at once for a file whose size is not
+	// known yet (named by a stock tracker's list_keys).
+	stale := n.role == roleEntry && n.sess == nil && !n.IsRoot() &&
+		(time.Since(n.stAt) > n.m.opt.AttrTimeout || n.st.Kind == vfs.KindFile && n.st.Length < 0)
 	n.mu.Unlock()
 	if stale {
 		if _, parent := n.Parent(); parent != nil {

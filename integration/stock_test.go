@@ -71,11 +71,13 @@ func TestStockTracker(t *testing.T) {
 	mnt := mountStock(t, c, "domain="+dom)
 	tree := filepath.Join(mnt, "tree")
 
-	// Read before the directory is listed (see the report on listings
-	// without lengths: a file first seen through a stock listing has size
-	// 0 for attr_timeout).
 	t.Run("cat and xattrs of a mogupload key", func(t *testing.T) {
 		p := filepath.Join(mnt, "tools", "deep", "er", "file.bin")
+		// List the directory first: a stock list_keys has no sizes, and the
+		// file must still show and read its real size, not 0.
+		if ls := stockRun(t, "", "ls", "-l", filepath.Dir(p)); !strings.Contains(ls, fmt.Sprint(len(deep))) {
+			t.Errorf("ls -l %s does not show the size %d:\n%s", filepath.Dir(p), len(deep), ls)
+		}
 		if got := stockRun(t, "", "cat", p); got != string(deep) {
 			t.Errorf("cat %s: %d bytes, want the %d uploaded", p, len(got), len(deep))
 		}
