@@ -62,7 +62,8 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 
 var _ = (fs.NodeMkdirer)((*node)(nil))
 
-// Mkdir records an empty directory as an attribute row.
+// Mkdir records an empty directory as an attribute row, or, on a tracker
+// without the extension, as a mount-local directory (see vfs.FS.Mkdir).
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("mkdir", time.Now(), &errno)
 	seg, errno := n.entryCheck(name)
@@ -85,6 +86,10 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		return nil, n.m.errno("mkdir", err)
 	}
 	st := vfs.Stat{Kind: vfs.KindDir, HasAttr: true, Attr: vfs.Attr{IsDir: true, Mode: syscall.S_IFDIR | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
+	if n.m.fs.IsLocalDir(domain, vfs.ChildDir(dir, seg)) {
+		// Nothing of mode or owner is kept: show what later lookups will.
+		st = vfs.Stat{Kind: vfs.KindDir}
+	}
 	n.listed(seg, &st)
 	// A directory this mount just made holds nothing, as far as anyone
 	// could have told it in the last moment: its listing starts complete.

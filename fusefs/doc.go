@@ -15,5 +15,6 @@
 // (close-to-open).
 //
 // Hard links are EPERM, renames across domains EXDEV, extension-only
-// features on a stock tracker EOPNOTSUPP.
+// features on a stock tracker EOPNOTSUPP. Directories made on a stock
+// tracker are mount-local until a key is stored under them (see vfs).
 package fusefs

@@ -45,6 +45,11 @@ type node struct {
 	unlinked bool                // removed while open: never upload again
 	listing  map[string]vfs.Stat // every child by segment (Readdir, or kept up to date by our own changes); nil when unknown
 	listedAt time.Time           // when listing was read from the tracker or started empty by mkdir
+	// relisting counts relists in flight; while any is, listed also
+	// records its change in changed, which each relist applies over what
+	// it read, so a change made during a refresh is not lost to it.
+	relisting int
+	changed   map[string]*vfs.Stat
 }
 
 // relistMax is the largest listing Lookup re-reads in one go when it has
@@ -134,23 +139,41 @@ func (n *node) lookupListing(ctx context.Context, seg string) (st vfs.Stat, at t
 	return st, at, true, nil
 }
 
-// relist reads the whole listing of the directory and caches it.
+// relist reads the whole listing of the directory and caches it. The
+// listing includes the mount-local directories (vfs.FS.ReadDir adds them),
+// so a refresh keeps them.
 func (n *node) relist(ctx context.Context) (map[string]vfs.Stat, time.Time, error) {
 	domain, dir := n.where()
 	at := time.Now()
 	listing := map[string]vfs.Stat{}
+	n.mu.Lock()
+	n.relisting++
+	n.mu.Unlock()
 	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, st vfs.Stat) bool {
 		if _, dup := listing[seg]; !dup {
 			listing[seg] = st
 		}
 		return true
 	})
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.relisting--
+	// Changes this mount made while the tracker was read may or may not
+	// be in what it answered; they are known to have happened, so they win.
+	for seg, st := range n.changed {
+		if st == nil {
+			delete(listing, seg)
+		} else {
+			listing[seg] = *st
+		}
+	}
+	if n.relisting == 0 {
+		n.changed = nil
+	}
 	if err != nil {
 		return nil, at, err
 	}
-	n.mu.Lock()
 	n.listing, n.listedAt = listing, at
-	n.mu.Unlock()
 	return listing, at, nil
 }
 
@@ -159,6 +182,16 @@ func (n *node) relist(ctx context.Context) (map[string]vfs.Stat, time.Time, erro
 func (n *node) listed(seg string, st *vfs.Stat) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.relisting > 0 {
+		if n.changed == nil {
+			n.changed = map[string]*vfs.Stat{}
+		}
+		if st != nil {
+			c := *st
+			st = &c
+		}
+		n.changed[seg] = st
+	}
 	if n.listing == nil {
 		return
 	}

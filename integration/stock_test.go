@@ -9,9 +9,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,13 +27,10 @@ import (
 // --mogfs_extensions=0, which answers like a stock MogileFS 2.73 tracker
 // (no mogfs_* commands, no stats, create_close ignores attr_*). Plain
 // files and directories derived from key prefixes work through list_keys;
-// what needs the extension (empty directories, modes, symlinks) fails
-// with EOPNOTSUPP at once instead of hanging or pretending to succeed.
-//
-// Until the mount can make a directory without the extension, a tree is
-// copied into directories that exist through keys uploaded with
-// mogupload (one ".keep" per directory, also present in the source tree,
-// so cp overwrites them with identical content).
+// mkdir makes a mount-local directory, which becomes real once a key is
+// stored under it and is gone at unmount while still empty; what needs
+// the extension (modes, symlinks) fails with EOPNOTSUPP at once instead
+// of hanging or pretending to succeed.
 func TestStockTracker(t *testing.T) {
 	testenv.RequireFUSE(t)
 	c := StartCluster(t, ClusterOpts{TrackerArgs: []string{"--mogfs_extensions=0"}})
@@ -44,12 +41,12 @@ func TestStockTracker(t *testing.T) {
 	ctx := t.Context()
 	dom := c.Opts.Domain
 
-	// The source tree: 6 directories, 31 files (one of 1 MiB, one empty).
+	// The source tree: 6 directories with files, one empty directory,
+	// 25 files (one of 1 MiB, one empty).
 	src := filepath.Join(t.TempDir(), "src")
 	dirs := []string{"", "docs", "docs/api", "img", "img/2024", "bin"}
 	files := map[string][]byte{"bin/big.bin": stockRandom(1 << 20), "docs/empty": nil}
 	for i, d := range dirs {
-		files[filepath.Join(d, ".keep")] = []byte("keep\n")
 		for j := range 4 {
 			files[filepath.Join(d, fmt.Sprintf("f%d-%d.txt", i, j))] = bytes.Repeat([]byte(fmt.Sprintf("%s %d\n", d, j)), 1+i*j*300)
 		}
@@ -60,11 +57,10 @@ func TestStockTracker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Keys written by the stock tools, with "/" inside.
-	keep := filepath.Join(src, ".keep")
-	for _, d := range dirs {
-		stockTool(t, c, nil, "mogupload", "--domain="+dom, "--key="+path.Join("tree", d, ".keep"), "--file="+keep)
+	if err := os.Mkdir(filepath.Join(src, "docs", "emptydir"), 0o755); err != nil {
+		t.Fatal(err)
 	}
+	// A key written by the stock tools, with "/" inside.
 	deep := stockRandom(70 << 10)
 	stockTool(t, c, deep, "mogupload", "--domain="+dom, "--key=tools/deep/er/file.bin", "--file=-")
 
@@ -100,6 +96,8 @@ func TestStockTracker(t *testing.T) {
 	})
 
 	t.Run("cp -r and diff -r", func(t *testing.T) {
+		// tree does not exist yet: cp makes it and every directory below
+		// with mkdir (mount-local until its first file is stored).
 		stockRun(t, "", "cp", "-r", src+"/.", tree+"/")
 		stockRun(t, "", "diff", "-r", src, tree)
 		var buf bytes.Buffer
@@ -110,7 +108,7 @@ func TestStockTracker(t *testing.T) {
 
 	t.Run("ls -laR shows key prefixes as directories", func(t *testing.T) {
 		ls := stockRun(t, mnt, "ls", "-laR")
-		for _, d := range []string{"tree", "tree/docs", "tree/docs/api", "tree/img/2024", "tools/deep/er"} {
+		for _, d := range []string{"tree", "tree/docs", "tree/docs/api", "tree/docs/emptydir", "tree/img/2024", "tools/deep/er"} {
 			if !strings.Contains(ls, "./"+d+":\n") {
 				t.Errorf("ls -laR has no section for directory %s:\n%s", d, ls)
 			}
@@ -119,7 +117,7 @@ func TestStockTracker(t *testing.T) {
 				t.Errorf("ls -laR does not list %s as a directory:\n%s", d, ls)
 			}
 		}
-		for _, f := range []string{"big.bin", "f5-3.txt", "file.bin", ".keep"} {
+		for _, f := range []string{"big.bin", "f5-3.txt", "file.bin", "f0-0.txt"} {
 			if !regexp.MustCompile(`(?m)^-[rwx-]{9} .* ` + regexp.QuoteMeta(f) + `$`).MatchString(ls) {
 				t.Errorf("ls -laR does not list file %s:\n%s", f, ls)
 			}
@@ -194,7 +192,6 @@ func TestStockTracker(t *testing.T) {
 			op   func() error
 			want syscall.Errno
 		}{
-			{"mkdir of a new directory", func() error { return os.Mkdir(filepath.Join(tree, "newdir"), 0o755) }, syscall.EOPNOTSUPP},
 			{"chmod", func() error { return os.Chmod(file, 0o600) }, syscall.EOPNOTSUPP},
 			{"symlink", func() error { return os.Symlink("docs/f1-1.txt", filepath.Join(tree, "link")) }, syscall.EOPNOTSUPP},
 			{"mkdir of a key-prefix directory", func() error { return os.Mkdir(filepath.Join(tree, "docs"), 0o755) }, syscall.EEXIST},
@@ -207,13 +204,76 @@ func TestStockTracker(t *testing.T) {
 		if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o644 {
 			t.Errorf("mode after refused chmod = %v, %v; want 0644", st.Mode(), err)
 		}
-		if _, err := os.Lstat(filepath.Join(tree, "newdir")); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("lstat of the refused mkdir = %v, want ENOENT", err)
-		}
-		for _, k := range []string{"tree/link", "tree/newdir", "tree/newdir/"} {
+		for _, k := range []string{"tree/link"} {
 			if _, err := cl.FileInfo(ctx, dom, k); !protocol.IsCode(err, "unknown_key") {
 				t.Errorf("file_info %s after a refused operation = %v, want unknown_key", k, err)
 			}
+		}
+	})
+
+	// Last: it mounts again, and the mount-local directories of the first
+	// mount must not be seen by the second.
+	t.Run("mount-local directories", func(t *testing.T) {
+		local := filepath.Join(mnt, "local")
+		stockRun(t, "", "mkdir", "-p", filepath.Join(local, "a", "b", "c"))
+		want := []byte("stored under mkdir -p\n")
+		if err := os.WriteFile(filepath.Join(local, "a", "b", "c", "f.txt"), want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			op   func() error
+			want syscall.Errno
+		}{
+			{"mkdir x", func() error { return os.Mkdir(filepath.Join(local, "x"), 0o755) }, 0},
+			{"mkdir x again", func() error { return os.Mkdir(filepath.Join(local, "x"), 0o755) }, syscall.EEXIST},
+			{"mkdir x/sub", func() error { return os.Mkdir(filepath.Join(local, "x", "sub"), 0o755) }, 0},
+			{"rmdir x with a sub-directory", func() error { return syscall.Rmdir(filepath.Join(local, "x")) }, syscall.ENOTEMPTY},
+			{"rmdir x/sub", func() error { return syscall.Rmdir(filepath.Join(local, "x", "sub")) }, 0},
+			{"rmdir x", func() error { return syscall.Rmdir(filepath.Join(local, "x")) }, 0},
+			{"rmdir x again", func() error { return syscall.Rmdir(filepath.Join(local, "x")) }, syscall.ENOENT},
+			{"rmdir of a directory with a file", func() error { return syscall.Rmdir(filepath.Join(local, "a", "b", "c")) }, syscall.ENOTEMPTY},
+			{"mkdir y", func() error { return os.Mkdir(filepath.Join(local, "y"), 0o755) }, 0},
+			{"mkdir z", func() error { return os.Mkdir(filepath.Join(local, "z"), 0o755) }, 0},
+			{"mv z z2", func() error { return os.Rename(filepath.Join(local, "z"), filepath.Join(local, "z2")) }, 0},
+		} {
+			err := within(t, 20*time.Second, tc.op)
+			if tc.want == 0 && err != nil || tc.want != 0 && !errors.Is(err, tc.want) {
+				t.Errorf("%s = %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		// Past attr_timeout and entry_timeout (1 s): the listing of local
+		// is re-read from the tracker, and still has y and z2.
+		time.Sleep(1500 * time.Millisecond)
+		if ls := strings.Fields(stockRun(t, "", "ls", local)); !slices.Equal(ls, []string{"a", "y", "z2"}) {
+			t.Errorf("ls local after a refresh = %q, want [a y z2]", ls)
+		}
+		for _, d := range []string{"y", "z2", "a/b"} {
+			if st, err := os.Stat(filepath.Join(local, d)); err != nil || !st.IsDir() {
+				t.Errorf("stat local/%s = %v, %v; want a directory", d, st, err)
+			}
+		}
+		if keys, _, err := cl.ListKeys(ctx, dom, "local/", "", 10); err != nil || !slices.Equal(keys, []string{"local/a/b/c/f.txt"}) {
+			t.Errorf("keys under local/ = %q, %v; want only the file (directories are not stored)", keys, err)
+		}
+
+		// A fresh mount: a/b/c is real (a key lies under it), the empty
+		// y and z2 existed only in the first mount.
+		mnt2 := mountStock(t, c, "domain="+dom)
+		local2 := filepath.Join(mnt2, "local")
+		if got := stockRun(t, "", "cat", filepath.Join(local2, "a", "b", "c", "f.txt")); got != string(want) {
+			t.Errorf("cat through a fresh mount = %q, want %q", got, want)
+		}
+		if ls := strings.Fields(stockRun(t, "", "ls", local2)); !slices.Equal(ls, []string{"a"}) {
+			t.Errorf("ls local through a fresh mount = %q, want [a]", ls)
+		}
+		for _, d := range []string{"y", "z2", "x"} {
+			if _, err := os.Stat(filepath.Join(local2, d)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("stat local/%s through a fresh mount = %v, want ENOENT", d, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(mnt2, "tree", "docs", "emptydir")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stat of the empty directory cp made, through a fresh mount = %v, want ENOENT", err)
 		}
 	})
 }

@@ -14,6 +14,19 @@
 // explicitly (empty directories, modes, times) as mogfs_attr rows with
 // isdir=1.
 //
+// # Directories on a stock tracker
+//
+// A stock MogileFS tracker (no mogfs extension) has nowhere to store an
+// empty directory. There, as rclone does for bucket remotes, mkdir makes a
+// mount-local directory: it is kept in this mount's memory only, listed in
+// its parent, and usable as a parent for creates, mkdir and rename, so
+// cp -r, mkdir -p and tar -x work. It becomes a real (key-prefix) directory
+// as soon as a key is stored under it. One that is still empty when the
+// file system is unmounted is gone; other mounts and clients never see
+// it. A mount-local directory stays in this mount after its last file is
+// removed, until rmdir. It has no stored mode, owner or times (chmod is
+// EOPNOTSUPP there, as for every entry).
+//
 // Some keys contain segments that cannot be file names: the empty segment
 // (a key starting with "/", a "//" run, a trailing "/"), "." and "..",
 // segments with NUL, and segments longer than 255 bytes. Such a segment

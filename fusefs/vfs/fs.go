@@ -53,8 +53,10 @@ type Config struct {
 }
 
 // FS is the mount's view of the tracker: every POSIX operation as tracker
-// commands. It is safe for concurrent use and holds no per-path state; the
-// kernel (attr_timeout/entry_timeout) and the adapter cache entries.
+// commands. It is safe for concurrent use. Its only per-path state is the
+// set of mount-local directories made on a tracker without the extension
+// (see localDirs); the kernel (attr_timeout/entry_timeout) and the adapter
+// cache entries.
 type FS struct {
 	c       *client.Client
 	cache   *cache.Cache
@@ -64,6 +66,7 @@ type FS struct {
 	started time.Time
 	noExt   atomic.Bool  // the tracker answered unknown_command to an extension
 	caps    atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
+	local   localDirs    // directories made here without the extension
 }
 
 // New returns an FS.
@@ -138,6 +141,9 @@ func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error)
 		return Stat{}, err
 	}
 	if sub, err := fs.hasChildren(ctx, domain, ChildDir(dir, seg)); err != nil || !sub {
+		if err == nil && fs.local.has(domain, ChildDir(dir, seg)) {
+			return Stat{Kind: KindDir}, nil
+		}
 		if err == nil {
 			err = ErrNotFound
 		}
@@ -186,8 +192,38 @@ func (fs *FS) hasChildren(ctx context.Context, domain, dir string) (bool, error)
 
 // ReadDir calls fn for each child of directory dir, in name order, paging
 // through mogfs_list (or, on a stock tracker, list_keys with a skip-scan
-// past each sub-directory). fn returns false to stop.
+// past each sub-directory), then for each mount-local sub-directory the
+// tracker did not name. fn returns false to stop.
 func (fs *FS) ReadDir(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
+	local := fs.local.children(domain, dir)
+	if len(local) == 0 {
+		return fs.readDir(ctx, domain, dir, fn)
+	}
+	seen := make(map[string]bool, len(local))
+	stopped := false
+	err := fs.readDir(ctx, domain, dir, func(seg string, st Stat) bool {
+		seen[seg] = true
+		if !fn(seg, st) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	if err != nil || stopped {
+		return err
+	}
+	for _, seg := range local {
+		// A key of the same name (stored by another client) wins, as a
+		// file wins over a key prefix of the same name.
+		if !seen[seg] && !fn(seg, Stat{Kind: KindDir}) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// readDir is ReadDir without the mount-local directories.
+func (fs *FS) readDir(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
 	after := ""
 	for {
 		ents, next, done, err := fs.list(ctx, domain, dir, after, 1000)
@@ -252,12 +288,23 @@ func (fs *FS) FileInfo(ctx context.Context, domain, key string) (Stat, error) {
 	return Stat{Kind: KindFile, FID: fi.FID, Length: fi.Length, Class: fi.Class, DevCount: fi.DevCount, Attr: a, HasAttr: ok}, nil
 }
 
-// Mkdir records an empty directory (an isdir attribute row).
+// Mkdir records an empty directory (an isdir attribute row). On a tracker
+// without the extension the directory is mount-local: kept in memory
+// until a key stored under it makes it real, or gone at unmount.
 func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint32) error {
 	now := time.Now()
 	isDir, m := true, mode&07777|syscall.S_IFDIR
-	return fs.setAttr(ctx, domain, AttrPath(dir), AttrChange{IsDir: &isDir, Mode: &m, UID: &uid, GID: &gid, MTime: &now, CTime: &now})
+	err := fs.setAttr(ctx, domain, AttrPath(dir), AttrChange{IsDir: &isDir, Mode: &m, UID: &uid, GID: &gid, MTime: &now, CTime: &now})
+	if errors.Is(err, ErrNotSupported) {
+		fs.local.add(domain, dir)
+		return nil
+	}
+	return err
 }
+
+// IsLocalDir reports whether directory prefix dir exists as a mount-local
+// directory (made by Mkdir on a tracker without the extension).
+func (fs *FS) IsLocalDir(domain, dir string) bool { return fs.local.has(domain, dir) }
 
 // Rmdir removes an empty directory.
 // One listing answers for both kinds of children: keys under dir and
@@ -270,7 +317,11 @@ func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
 	if nonEmpty {
 		return ErrNotEmpty
 	}
-	return fs.delAttr(ctx, domain, AttrPath(dir))
+	if err := fs.delAttr(ctx, domain, AttrPath(dir)); err != nil {
+		return err
+	}
+	fs.local.remove(domain, dir)
+	return nil
 }
 
 // Unlink deletes a key and its attributes, both at once on two
@@ -328,7 +379,7 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
 	}
 	if sub, err := fs.hasChildren(ctx, domain, to); err != nil {
 		return err
-	} else if sub {
+	} else if sub || len(fs.local.children(domain, to)) > 0 {
 		return ErrNotEmpty
 	}
 	if err := fs.delAttr(ctx, domain, AttrPath(to)); err != nil {
@@ -349,6 +400,7 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
 			}
 		}
 	}
+	fs.local.rename(domain, from, to)
 	_, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": AttrPath(from), "to": AttrPath(to)})
 	if errors.Is(err, ErrNotSupported) {
 		return nil
