@@ -24,7 +24,13 @@ const benchKeys = 5000
 // single replica is on device 1 of a node.
 func benchFixture(b *testing.B, nodes ...*node) (*Tracker, string) {
 	b.Helper()
-	tr, addr := startTracker(b)
+	return benchFixtureWith(b, func(*Config) {}, nodes...)
+}
+
+// benchFixtureWith is benchFixture with a hook to change the Config.
+func benchFixtureWith(b *testing.B, edit func(*Config), nodes ...*node) (*Tracker, string) {
+	b.Helper()
+	tr, addr := startTrackerWith(b, "DBI:SQLite:dbname="+filepath.Join(b.TempDir(), "mogilefs.db"), edit)
 	c := dial(b, addr)
 	setup(b, c, nodes...)
 	dmid := tr.ns.snap().domains["testdom"].ID
@@ -96,6 +102,22 @@ func BenchmarkNoop(b *testing.B) {
 
 func BenchmarkGetPathsNoverify(b *testing.B) {
 	_, addr := benchFixture(b, memNode(b, 1))
+	c := dial(b, addr)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := c.line(fmt.Sprintf("get_paths domain=testdom&key=/bench/%06d&noverify=1", i%benchKeys))
+		if !strings.HasPrefix(r, "OK ") {
+			b.Fatal(r)
+		}
+		i++
+	}
+}
+
+// BenchmarkGetPathsNoverifyUncached is BenchmarkGetPathsNoverify with the
+// tracker's get_paths cache off: every request reads the database.
+func BenchmarkGetPathsNoverifyUncached(b *testing.B) {
+	_, addr := benchFixtureWith(b, func(c *Config) { c.GetPathsCacheTTL = -1 }, memNode(b, 1))
 	c := dial(b, addr)
 	b.ReportAllocs()
 	i := 0

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 const fileCols = "fid, dmid, dkey, length, classid, devcount"
@@ -210,36 +213,35 @@ func noRows(err error) error {
 	return err
 }
 
-// FileAndDevIDs is FileByKey and FileDevIDs in one query (file LEFT JOIN
-// file_on), the get_paths lookup: one round trip instead of two. devids
-// are ascending; ErrNotFound when the key is absent.
+// FileAndDevIDs is FileByKey and FileDevIDs in one query, the get_paths
+// lookup: one round trip instead of two. The devids come back as one
+// GROUP_CONCAT column of a correlated subquery, which both dialects have;
+// on SQLite that measured about 3x faster than the LEFT JOIN returning a
+// row per copy. devids are ascending; ErrNotFound when the key is absent.
 func (s *Store) FileAndDevIDs(ctx context.Context, dmid int, key string) (File, []int, error) {
-	rows, err := s.read(ctx, "SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, fo.devid"+
-		" FROM file f LEFT JOIN file_on fo ON fo.fid = f.fid WHERE f.dmid = ? AND f.dkey = ? ORDER BY fo.devid", dmid, key)
-	if err != nil {
-		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, err)
-	}
-	defer rows.Close()
 	var f File
+	var k, devs sql.NullString
+	var length sql.NullInt64
+	err := s.readRow(ctx, "SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount,"+
+		" (SELECT GROUP_CONCAT(devid) FROM file_on WHERE fid = f.fid)"+
+		" FROM file f WHERE f.dmid = ? AND f.dkey = ?", dmid, key).
+		Scan(&f.FID, &f.DomainID, &k, &length, &f.ClassID, &f.DevCount, &devs)
+	if err != nil {
+		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, noRows(err))
+	}
+	f.Key, f.Length = k.String, length.Int64
 	var ids []int
-	found := false
-	for rows.Next() {
-		var k sql.NullString
-		var length, devid sql.NullInt64
-		if err := rows.Scan(&f.FID, &f.DomainID, &k, &length, &f.ClassID, &f.DevCount, &devid); err != nil {
-			return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, err)
+	for d := range strings.SplitSeq(devs.String, ",") {
+		if d == "" {
+			continue
 		}
-		f.Key, f.Length, found = k.String, length.Int64, true
-		if devid.Valid {
-			ids = append(ids, int(devid.Int64))
+		id, err := strconv.Atoi(d)
+		if err != nil {
+			return File{}, nil, fmt.Errorf("meta: file %d/%q: devid %q: %w", dmid, key, d, err)
 		}
+		ids = append(ids, id)
 	}
-	if err := rows.Err(); err != nil {
-		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, err)
-	}
-	if !found {
-		return File{}, nil, fmt.Errorf("meta: file %d/%q: %w", dmid, key, ErrNotFound)
-	}
+	slices.Sort(ids) // in Go: an ORDER BY would cost a sorter per lookup
 	return f, ids, nil
 }
 
