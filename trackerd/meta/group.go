@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 )
 
 // maxGroup bounds how many write transactions share one commit.
@@ -32,6 +33,8 @@ type committer struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+	// commits counts COMMITs, for the checkpointer (checkpoint.go).
+	commits atomic.Int64
 }
 
 // groupOp is one write transaction waiting for the committer.
@@ -155,7 +158,9 @@ func (g *committer) run(batch []*groupOp) {
 		}
 		op.done <- err
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	g.commits.Add(1)
+	if err != nil {
 		g.rerun(pending)
 		return
 	}
@@ -186,5 +191,7 @@ func (g *committer) runAlone(op *groupOp) {
 		op.done <- err
 		return
 	}
-	op.done <- tx.Commit()
+	err = tx.Commit()
+	g.commits.Add(1)
+	op.done <- err
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,5 +72,40 @@ func TestGroupCommit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBackgroundCheckpoint checks that committed writes reach the main
+// database file without a checkpoint inside any COMMIT: the writer's own
+// autocheckpoint is far away, so only the background checkpointer can copy
+// the WAL into the file while the store stays open.
+func TestBackgroundCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(t.Context(), Config{DSN: "DBI:SQLite:dbname=" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	time.Sleep(3 * checkpointEvery) // let the schema's pages settle
+	before := size()
+	// About 200 KiB of rows: dozens of pages, far below the backstop.
+	for i := range 200 {
+		if _, err := s.RegisterTempFile(t.Context(), TempFile{DomainID: 1, Key: fmt.Sprintf("/k/%d/%s", i, strings.Repeat("x", 1000)), DevIDs: []int{1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * checkpointEvery)
+	for size() < before+100<<10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (was %d): WAL not checkpointed", size(), before)
+		}
+		time.Sleep(checkpointEvery / 4)
 	}
 }

@@ -138,11 +138,32 @@ type querier interface {
 }
 
 func (s *Store) now(ctx context.Context, q querier) (int64, error) {
+	if s.group != nil {
+		// SQLite's strftime('%s','now') reads this process's clock, so
+		// asking Go is the same answer without a statement in the
+		// (single, shared) write transaction.
+		return time.Now().Unix(), nil
+	}
 	var n int64
 	if err := q.QueryRowContext(ctx, "SELECT "+s.d.nowExpr()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("meta: now: %w", err)
 	}
 	return n, nil
+}
+
+// stmtCtx is the context for the statements of a hot write transaction.
+// On SQLite (group commit) it drops ctx's cancellation: go-sqlite3 starts a
+// goroutine per statement to watch a cancellable context, which on a busy
+// tracker costs more than the statements, and an interrupted statement
+// would only send the whole group back to run one by one. Each statement
+// takes microseconds, and ctx is still checked before the transaction
+// starts. On MySQL, where a statement can wait on the network or a row
+// lock, ctx is kept.
+func (s *Store) stmtCtx(ctx context.Context) context.Context {
+	if s.group != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // maxAttempts bounds the retries of a write that hit a deadlock or busy

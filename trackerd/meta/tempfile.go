@@ -20,6 +20,7 @@ import (
 func (s *Store) RegisterTempFile(ctx context.Context, t TempFile) (int64, error) {
 	var fid int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		ctx := s.stmtCtx(ctx)
 		created := t.CreateTime.Unix()
 		if t.CreateTime.IsZero() {
 			var err error
@@ -138,6 +139,7 @@ func (s *Store) DeleteTempFile(ctx context.Context, fid int64) error {
 // CloseFile commits a create_close in one transaction (see Contract).
 func (s *Store) CloseFile(ctx context.Context, a CloseArgs) (oldFID int64, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		ctx := s.stmtCtx(ctx)
 		oldFID = 0
 		res, err := tx.ExecContext(ctx, "DELETE FROM tempfile WHERE fid = ?", a.FID)
 		if err != nil {
