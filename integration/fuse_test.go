@@ -34,10 +34,17 @@ type mogfsMount struct {
 // unmounts even when the test failed, with fusermount3 -u -z as last resort.
 func mountMogfs(t testing.TB, c *Cluster, opts ...string) *mogfsMount {
 	t.Helper()
+	return mountWith(t, c, append([]string{"domain=" + c.Opts.Domain, "class=" + c.Opts.Class, "attr_timeout=0.2", "entry_timeout=0.2"}, opts...)...)
+}
+
+// mountWith is mountMogfs with exactly the given -o options (plus a
+// cache_dir in the test's temporary directory).
+func mountWith(t testing.TB, c *Cluster, opts ...string) *mogfsMount {
+	t.Helper()
 	dir := t.TempDir()
 	mnt := filepath.Join(dir, "mnt")
 	os.Mkdir(mnt, 0o755)
-	o := append([]string{"domain=" + c.Opts.Domain, "class=" + c.Opts.Class, "cache_dir=" + filepath.Join(dir, "cache"), "attr_timeout=0.2", "entry_timeout=0.2"}, opts...)
+	o := append([]string{"cache_dir=" + filepath.Join(dir, "cache")}, opts...)
 	m := &mogfsMount{Dir: mnt, log: &bytes.Buffer{}}
 	m.cmd = exec.Command(filepath.Join(c.Bin, "mogfs"), strings.Join(c.Trackers, ","), mnt, "-f", "-o", strings.Join(o, ","))
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log

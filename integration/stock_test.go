@@ -321,53 +321,11 @@ func stockTool(t *testing.T, c *Cluster, stdin []byte, tool string, args ...stri
 	}
 }
 
-// mountStock runs `mogfs -f` (so the test owns its PID) with the given -o
-// options plus a cache_dir in t.TempDir, waits for the mount, and unmounts
-// and reaps it at cleanup, lazily and by SIGKILL if it does not exit.
+// mountStock mounts with just the given -o options (no class or timeouts
+// of mountMogfs's defaults) and returns the mount point.
 func mountStock(t *testing.T, c *Cluster, opts ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	o := append([]string{"cache_dir=" + filepath.Join(dir, "cache")}, opts...)
-	var log bytes.Buffer
-	cmd := exec.Command(filepath.Join(c.Bin, "mogfs"), strings.Join(c.Trackers, ","), mnt, "-f", "-o", strings.Join(o, ","))
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		if stockMounted(mnt) {
-			exec.Command("umount", mnt).Run()
-		}
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			exec.Command("fusermount3", "-u", "-z", mnt).Run()
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("mogfs log:\n%s", log.String())
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for !stockMounted(mnt) {
-		select {
-		case <-exited:
-			t.Fatalf("mogfs exited before mounting: %s", log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mogfs did not mount within 15s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return mnt
+	return mountWith(t, c, opts...).Dir
 }
 
 // stockRandom returns n pseudo-random bytes.
@@ -376,19 +334,4 @@ func stockRandom(n int) []byte {
 	r := rand.NewChaCha8([32]byte{byte(n), byte(n >> 8), byte(n >> 16)})
 	r.Read(b)
 	return b
-}
-
-// stockMounted reports whether dir is a mount point of this process's
-// mount namespace.
-func stockMounted(dir string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) > 4 && f[4] == dir {
-			return true
-		}
-	}
-	return false
 }
