@@ -1,10 +1,12 @@
 package trackerd
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"mogfs/protocol"
 	"mogfs/trackerd/jobs"
@@ -14,14 +16,25 @@ import (
 var hostStates = map[string]bool{"alive": true, "dead": true, "down": true, "readonly": true}
 var deviceStates = map[string]bool{"alive": true, "dead": true, "down": true, "readonly": true, "drain": true}
 
-// refreshTopology makes this tracker's monitor see an admin change at once,
-// as the original's cmd_clear_cache does after every mutating admin command.
+// refreshTopology makes this tracker's monitor see an admin change at once
+// and then, as the original's cmd_clear_cache does after every mutating
+// admin command, waits for a probe round: a device added a moment ago is
+// then already observed writeable (or not) when the admin command answers,
+// so the next create_open does not fail with no_devices. The wait is
+// bounded; a slow round only delays the reply.
 func (t *Tracker) refreshTopology(r *request) error {
 	if err := t.mon.Refresh(r.ctx); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(r.ctx, adminRoundWait)
+	defer cancel()
+	t.mon.WaitRound(ctx) // a timeout is not an error: the change is recorded
 	return nil
 }
+
+// adminRoundWait bounds how long a mutating admin command waits for the
+// monitor round that follows it (the Perl client's admin timeout is 15 s).
+const adminRoundWait = 5 * time.Second
 
 func (t *Tracker) hostByName(r *request, name string) (meta.Host, bool, error) {
 	hosts, err := t.store.Hosts(r.ctx)
