@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"strconv"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -25,20 +23,8 @@ func MySQLDatabase(ctx context.Context, dsn, user, pass string) (string, func(),
 	if d.Driver != "mysql" {
 		return "", nil, fmt.Errorf("bench: %q is not a DBI:mysql DSN", dsn)
 	}
-	c := mysql.NewConfig()
-	c.User, c.Passwd = user, pass
-	if d.Socket != "" {
-		c.Net, c.Addr = "unix", d.Socket
-	} else {
-		host, port := d.Host, d.Port
-		if host == "" || host == "localhost" {
-			host = "127.0.0.1"
-		}
-		if port == 0 {
-			port = 3306
-		}
-		c.Net, c.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
-	}
+	c := d.MySQLConfig(user, pass)
+	c.DBName = ""
 	conn, err := mysql.NewConnector(c)
 	if err != nil {
 		return "", nil, fmt.Errorf("bench: %w", err)

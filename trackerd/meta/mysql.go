@@ -29,21 +29,30 @@ const (
 	mysqlMaxLockNameSize = 64   // GET_LOCK name limit
 )
 
-func openMySQL(ctx context.Context, s *Store, dsn DSN, user, pass string) error {
+// MySQLConfig is the go-sql-driver configuration for a DBI:mysql DSN: the
+// socket, or host (localhost means 127.0.0.1) and port (default 3306), the
+// database and the credentials. Tests and tools that need an administrative
+// connection to the same server use it too.
+func (dsn DSN) MySQLConfig(user, pass string) *mysql.Config {
 	c := mysql.NewConfig()
 	c.User, c.Passwd, c.DBName = user, pass, dsn.Database
 	if dsn.Socket != "" {
 		c.Net, c.Addr = "unix", dsn.Socket
-	} else {
-		host, port := dsn.Host, dsn.Port
-		if host == "" || host == "localhost" {
-			host = "127.0.0.1"
-		}
-		if port == 0 {
-			port = 3306
-		}
-		c.Net, c.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
+		return c
 	}
+	host, port := dsn.Host, dsn.Port
+	if host == "" || host == "localhost" {
+		host = "127.0.0.1"
+	}
+	if port == 0 {
+		port = 3306
+	}
+	c.Net, c.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
+	return c
+}
+
+func openMySQL(ctx context.Context, s *Store, dsn DSN, user, pass string) error {
+	c := dsn.MySQLConfig(user, pass)
 	// RowsAffected counts matched rows, as on SQLite, so an UPDATE that
 	// writes the same values is not mistaken for a missing row.
 	c.ClientFoundRows = true

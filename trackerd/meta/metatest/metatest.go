@@ -18,9 +18,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -79,20 +77,8 @@ func MySQLConfig(t testing.TB) meta.Config {
 // adminDB connects to the server of dsn, to database dbname if not "".
 func adminDB(t testing.TB, dsn meta.DSN, user, pass, dbname string) *sql.DB {
 	t.Helper()
-	c := mysql.NewConfig()
-	c.User, c.Passwd, c.DBName = user, pass, dbname
-	if dsn.Socket != "" {
-		c.Net, c.Addr = "unix", dsn.Socket
-	} else {
-		host, port := dsn.Host, dsn.Port
-		if host == "" || host == "localhost" {
-			host = "127.0.0.1"
-		}
-		if port == 0 {
-			port = 3306
-		}
-		c.Net, c.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
-	}
+	c := dsn.MySQLConfig(user, pass)
+	c.DBName = dbname
 	conn, err := mysql.NewConnector(c)
 	if err != nil {
 		t.Fatalf("metatest: %v", err)
