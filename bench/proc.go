@@ -3,16 +3,16 @@ package bench
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"mogfs/internal/loopback"
 )
 
 // proc is one daemon we started. We only ever signal it by its own PID.
@@ -104,38 +104,10 @@ func (p *proc) peakMiB() float64 {
 	return memKB(p.cmd.Process.Pid, "VmHWM") / 1024
 }
 
-var ipMu sync.Mutex // guards usedIPs
-var usedIPs = map[string]bool{}
-
-// loopbackIP returns an address in 127.0.0.0/8 on which the ports are free
-// right now. Storage nodes must use the default ports 7500/7501, and tests
-// of other packages run at the same time, so the address is random within
-// 127.60-99.x.x (testenv hands out 127.100-250, scripts/up uses 127.0.1.x)
-// and probed before use.
-func loopbackIP(ports ...int) (string, error) {
-	ipMu.Lock()
-	defer ipMu.Unlock()
-	for range 200 {
-		ip := fmt.Sprintf("127.%d.%d.%d", 60+rand.IntN(40), rand.IntN(256), 1+rand.IntN(254))
-		if usedIPs[ip] {
-			continue
-		}
-		ok := true
-		for _, p := range ports {
-			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			usedIPs[ip] = true
-			return ip, nil
-		}
-	}
-	return "", fmt.Errorf("bench: no free loopback address for ports %v", ports)
-}
+// loopbackIP returns an address for a storage node with the default ports:
+// 127.60-99.x.x, a range no test package uses (testenv takes 127.100-249,
+// scripts/up 127.0.1.x), so a benchmark can run beside the tests.
+func loopbackIP(ports ...int) (string, error) { return loopback.Pick(60, 40, ports...) }
 
 // freeAddr returns "127.0.0.1:port" for a port that was free a moment ago.
 func freeAddr() (string, error) {

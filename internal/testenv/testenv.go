@@ -6,7 +6,6 @@ package testenv
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"mogfs/internal/loopback"
 )
 
 // InCI reports whether the tests run under CI (CI=true), where nothing may skip.
@@ -62,38 +63,17 @@ func MariaDBDSN(t testing.TB) (dsn, user, pass string) {
 	return dsn, os.Getenv("MOGFS_TEST_MYSQL_USER"), os.Getenv("MOGFS_TEST_MYSQL_PASS")
 }
 
-var ipMu sync.Mutex // guards usedIPs
-var usedIPs = map[string]bool{}
-
 // LoopbackIP returns an address in 127.0.0.0/8 on which the given ports are
 // free right now, for a test storage node that must use the default ports
-// (7500, 7501) as MogileFS expects. Packages run in parallel, so the address is
-// random within 127.100-250.x.x and probed before it is handed out.
+// (7500, 7501) as MogileFS expects. Test packages take 127.100-249.x.x;
+// bench takes 127.60-99 and scripts/up uses 127.0.1.x.
 func LoopbackIP(t testing.TB, ports ...int) string {
 	t.Helper()
-	ipMu.Lock()
-	defer ipMu.Unlock()
-	for range 200 {
-		ip := fmt.Sprintf("127.%d.%d.%d", 100+rand.IntN(150), rand.IntN(256), 1+rand.IntN(254))
-		if usedIPs[ip] {
-			continue
-		}
-		ok := true
-		for _, p := range ports {
-			l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(p)))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			usedIPs[ip] = true
-			return ip
-		}
+	ip, err := loopback.Pick(100, 150, ports...)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
-	t.Fatal("testenv: no free loopback address found")
-	return ""
+	return ip
 }
 
 // FreePort returns a TCP port that was free on ip a moment ago.
