@@ -220,21 +220,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
-	p, err := ParsePath(r.URL.Path)
-	if err != nil {
-		return err
-	}
-	if p.Rel == "" || p.Dir {
-		return fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
-	}
-	root, err := h.openDevice(p)
+	p, root, err := h.target(r, true)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := refuseEscape(root, p.Rel); err != nil {
-		return err
-	}
 	fi, err := root.Lstat(p.Rel)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) {
@@ -257,18 +247,11 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 // already exists: the tracker caches 2xx, treats 400/501 as "MKCOL not
 // supported", and logs anything else as a failure.
 func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request) error {
-	p, err := ParsePath(r.URL.Path)
-	if err != nil {
-		return err
-	}
-	root, err := h.openDevice(p)
+	p, root, err := h.target(r, false)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := refuseEscape(root, p.Rel); err != nil {
-		return err
-	}
 	if p.Rel != "" {
 		if err := root.MkdirAll(p.Rel, 0o755); err != nil {
 			return fsErr(err)
@@ -332,4 +315,27 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// target resolves the request path for a method that changes the device
+// (PUT, DELETE, MKCOL): it parses it, refuses a directory where a file is
+// required, opens the device's root and refuses a path that leads out of it
+// through a symlink. The caller closes the root.
+func (h *Handler) target(r *http.Request, file bool) (Path, *os.Root, error) {
+	p, err := ParsePath(r.URL.Path)
+	if err != nil {
+		return Path{}, nil, err
+	}
+	if file && (p.Rel == "" || p.Dir) {
+		return Path{}, nil, fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
+	}
+	root, err := h.openDevice(p)
+	if err != nil {
+		return Path{}, nil, err
+	}
+	if err := refuseEscape(root, p.Rel); err != nil {
+		root.Close()
+		return Path{}, nil, err
+	}
+	return p, root, nil
 }

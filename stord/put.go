@@ -40,21 +40,11 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // existing file without truncating (MogileFS::Client largefile mode), which
 // Perlbal ignores; see putRange.
 func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
-	p, err := ParsePath(r.URL.Path)
-	if err != nil {
-		return err
-	}
-	if p.Rel == "" || p.Dir {
-		return fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
-	}
-	root, err := h.openDevice(p)
+	p, root, err := h.target(r, true)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	if err := refuseEscape(root, p.Rel); err != nil {
-		return err
-	}
 	if dir := path.Dir(p.Rel); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return fsErr(err)
