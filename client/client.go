@@ -261,6 +261,15 @@ func (c *Client) Do(ctx context.Context, cmd string, args map[string]string) (ma
 	return nil, fmt.Errorf("%w: %s: %w", ErrNoTrackers, cmd, errors.Join(errs...))
 }
 
+// run is Do for commands whose reply carries nothing the caller needs; the
+// error names the command and its subject (a key or path).
+func (c *Client) run(ctx context.Context, cmd, subject string, args map[string]string) error {
+	if _, err := c.Do(ctx, cmd, args); err != nil {
+		return fmt.Errorf("%s %s: %w", cmd, subject, err)
+	}
+	return nil
+}
+
 // doOn runs one request on tracker t and returns the raw reply line. A
 // reused idle connection that turns out to be closed (the tracker restarted,
 // or dropped it as idle) is replaced by a fresh one once, without counting as

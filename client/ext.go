@@ -102,27 +102,18 @@ func (c *Client) SetAttr(ctx context.Context, domain, path string, a Attr) error
 			args[k] = FormatTime(t)
 		}
 	}
-	if _, err := c.Do(ctx, "mogfs_setattr", args); err != nil {
-		return fmt.Errorf("mogfs_setattr %s: %w", path, err)
-	}
-	return nil
+	return c.run(ctx, "mogfs_setattr", path, args)
 }
 
 // DeleteAttr removes path's attributes; absent ones are not an error.
 func (c *Client) DeleteAttr(ctx context.Context, domain, path string) error {
-	if _, err := c.Do(ctx, "mogfs_delattr", map[string]string{"domain": domain, "path": path}); err != nil {
-		return fmt.Errorf("mogfs_delattr %s: %w", path, err)
-	}
-	return nil
+	return c.run(ctx, "mogfs_delattr", path, map[string]string{"domain": domain, "path": path})
 }
 
 // RenameAttrs moves the attributes of from and of everything under from/ to
 // to.
 func (c *Client) RenameAttrs(ctx context.Context, domain, from, to string) error {
-	if _, err := c.Do(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to}); err != nil {
-		return fmt.Errorf("mogfs_renameattrs %s: %w", from, err)
-	}
-	return nil
+	return c.run(ctx, "mogfs_renameattrs", from, map[string]string{"domain": domain, "from": from, "to": to})
 }
 
 // Stats returns the tracker's counters (the mogfs stats extension: queue

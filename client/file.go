@@ -90,10 +90,7 @@ func (c *Client) createClose(ctx context.Context, domain, key string, fid int64,
 			}
 		}
 	}
-	if _, err := c.Do(ctx, "create_close", args); err != nil {
-		return fmt.Errorf("create_close %s: %w", key, err)
-	}
-	return nil
+	return c.run(ctx, "create_close", key, args)
 }
 
 // GetPaths returns URLs of key's replicas, in the tracker's order. noverify
@@ -161,28 +158,19 @@ func parseFileInfo(r map[string]string) FileInfo {
 // *protocol.Error (the Perl client hides it; callers that want that test
 // protocol.IsCode(err, "unknown_key")).
 func (c *Client) Delete(ctx context.Context, domain, key string) error {
-	if _, err := c.Do(ctx, "delete", map[string]string{"domain": domain, "key": key}); err != nil {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	return nil
+	return c.run(ctx, "delete", key, map[string]string{"domain": domain, "key": key})
 }
 
 // Rename gives the file at from the key to. It never overwrites: an existing
 // to is a key_exists error.
 func (c *Client) Rename(ctx context.Context, domain, from, to string) error {
-	if _, err := c.Do(ctx, "rename", map[string]string{"domain": domain, "from_key": from, "to_key": to}); err != nil {
-		return fmt.Errorf("rename %s: %w", from, err)
-	}
-	return nil
+	return c.run(ctx, "rename", from, map[string]string{"domain": domain, "from_key": from, "to_key": to})
 }
 
 // UpdateClass moves key to class (the updateclass command); replication then
 // follows the new class's policy.
 func (c *Client) UpdateClass(ctx context.Context, domain, key, class string) error {
-	if _, err := c.Do(ctx, "updateclass", map[string]string{"domain": domain, "key": key, "class": class}); err != nil {
-		return fmt.Errorf("updateclass %s: %w", key, err)
-	}
-	return nil
+	return c.run(ctx, "updateclass", key, map[string]string{"domain": domain, "key": key, "class": class})
 }
 
 // ListKeys returns up to limit keys (tracker caps at 1000; <= 0 means 1000)
