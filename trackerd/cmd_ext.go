@@ -2,7 +2,6 @@ package trackerd
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -172,31 +171,19 @@ func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
 	return reply{}, nil
 }
 
-// subtreeEnd is appended to "P<name>/" to seek past a whole sub-tree: the
-// largest code point, so it sorts after every valid UTF-8 key below it.
-const subtreeEnd = "\U0010FFFF\U0010FFFF\U0010FFFF"
-
-// listEntry is a direct child found by mogfs_list. pos is its place in key
-// order: the name for a file, name+"/" for a directory.
-type listEntry struct {
-	pos   string
-	isDir bool
-	file  meta.File // the file row, for a file
-}
-
-func (e listEntry) name() string { return strings.TrimSuffix(e.pos, "/") }
-
 // cmdList lists the direct children of directory prefix P in key order
-// (S3 delimiter style: a directory sorts as "name/"). next_after is an
-// opaque cursor to pass back as after: the last entry's name, with a
-// trailing "/" when it is a directory, so that paging never repeats or
-// skips an entry. A plain name as after works too (it is a file cursor).
+// (S3 delimiter style: a directory sorts as "name/"), a page at a time.
+// next_after is the cursor to pass back as after: the last entry's name,
+// with a trailing "/" when it is a directory, so paging never repeats or
+// skips an entry; a plain name works as after too (a file cursor). A page
+// costs the same few statements whatever the directory holds: meta.ListDir's
+// walks and one read of the page's attributes.
 func (t *Tracker) cmdList(r *request) (reply, error) {
 	dom, err := t.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
-	P, after := r.get("prefix"), r.get("after")
+	P := r.get("prefix")
 	if P != "" && !strings.HasSuffix(P, "/") {
 		P += "/"
 	}
@@ -204,167 +191,107 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if n, ok := r.int64Arg("limit"); ok && n > 0 {
 		limit = int(min(n, 10000))
 	}
-	// With no cursor the scan starts before P itself, so the key equal to
-	// the prefix ("a/" in directory "a": an empty name, shown by the mount
-	// as ".mogfs%") is listed too; the prefix range still bounds it.
-	afterKey := ""
-	if after != "" {
-		afterKey = P + after
+	ents, next, done, err := t.store.ListDir(r.ctx, dom.ID, P, r.get("after"), limit)
+	if err != nil {
+		return nil, dbErr("list", err)
 	}
-	if strings.HasSuffix(after, "/") {
-		afterKey += subtreeEnd
-	}
-	ctx := r.ctx
-
-	// 1. Keys, skipping each sub-directory's keys with one seek.
-	var ents []listEntry
-	seen := map[string]bool{}
-	cursor := afterKey
-	keysDone := false
-	batch := min(limit+1, 1000)
-	for len(ents) <= limit && !keysDone {
-		files, err := t.store.ListFiles(ctx, dom.ID, P, cursor, batch)
-		if err != nil {
-			return nil, dbErr("list keys", err)
-		}
-		if len(files) < batch {
-			keysDone = true
-		}
-		for _, f := range files {
-			k := f.Key
-			rest := k[len(P):]
-			if i := strings.IndexByte(rest, '/'); i >= 0 {
-				pos := rest[:i+1]
-				if !seen[pos] {
-					seen[pos] = true
-					ents = append(ents, listEntry{pos: pos, isDir: true})
-				}
-				cursor = P + pos + subtreeEnd
-				keysDone = false
-				break // seek past the sub-tree
-			}
-			if !seen[rest] {
-				seen[rest] = true
-				ents = append(ents, listEntry{pos: rest, file: f})
-			}
-			cursor = k
-			if len(ents) > limit {
-				break
-			}
-		}
-	}
-	// 2. Explicit directories (mkdir'ed, maybe empty) up to the last
-	// position found above, or all remaining when the keys ran out.
-	bound := ""
-	if !keysDone && len(ents) > 0 {
-		bound = P + ents[len(ents)-1].pos
-	}
-	dcursor := P + predecessor(strings.TrimSuffix(after, "/"))
-	if after == "" {
-		dcursor = ""
-	}
-	extra := 0
-	for extra <= limit {
-		dirs, err := t.store.ListDirs(ctx, dom.ID, P, dcursor, 64)
-		if err != nil {
-			return nil, dbErr("list dirs", err)
-		}
-		if len(dirs) == 0 {
-			break
-		}
-		stop := false
-		for _, a := range dirs {
-			if bound != "" && a.Path > bound {
-				stop = true
-				break
-			}
-			rest := a.Path[len(P):]
-			name, _, nested := strings.Cut(rest, "/")
-			pos := name + "/"
-			if name != "" && (after == "" || pos > after) && !seen[pos] {
-				seen[pos] = true
-				ents = append(ents, listEntry{pos: pos, isDir: true})
-				extra++
-			}
-			dcursor = a.Path
-			if nested {
-				dcursor = P + pos + subtreeEnd
-				break
-			}
-		}
-		if stop {
-			break
-		}
-	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].pos < ents[j].pos })
-	done := keysDone && len(ents) <= limit
-	if len(ents) > limit {
-		ents = ents[:limit]
-	}
-	// One query for the attributes of the whole page.
 	paths := make([]string, len(ents))
 	for i, e := range ents {
-		paths[i] = P + e.name()
+		paths[i] = P + e.Name
 	}
-	attrs, err := t.store.GetAttrs(ctx, dom.ID, paths)
+	attrs, err := t.store.GetAttrs(r.ctx, dom.ID, paths)
 	if err != nil {
 		return nil, dbErr("getattrs", err)
 	}
-	out := reply{"count": strconv.Itoa(len(ents)), "done": boolStr(done), "next_after": ""}
-	if !done && len(ents) > 0 {
-		out["next_after"] = ents[len(ents)-1].pos
-	}
+	out := reply{"count": strconv.Itoa(len(ents)), "done": boolStr(done), "next_after": next}
 	for i, e := range ents {
-		p := "e" + strconv.Itoa(i+1) + "_"
-		path := P + e.name()
-		out[p+"name"] = e.name()
-		typ := "dir"
-		for _, k := range []string{"fid", "length", "class", "devcount", "mode", "uid", "gid", "mtime", "ctime", "target"} {
-			out[p+k] = ""
-		}
-		if !e.isDir {
-			typ = "file"
-			f := e.file
-			out[p+"fid"] = strconv.FormatInt(f.FID, 10)
-			out[p+"length"] = strconv.FormatInt(f.Length, 10)
-			out[p+"class"] = dom.byID[f.ClassID].Name
-			out[p+"devcount"] = strconv.Itoa(f.DevCount)
-		}
-		if a, ok := attrs[path]; ok {
-			if !e.isDir && a.Mode&0o170000 == 0o120000 {
-				typ = "symlink"
-			}
-			out[p+"mode"] = strconv.FormatUint(uint64(a.Mode), 8)
-			out[p+"uid"] = strconv.FormatUint(uint64(a.UID), 10)
-			out[p+"gid"] = strconv.FormatUint(uint64(a.GID), 10)
-			out[p+"mtime"] = formatTime(a.MTime)
-			out[p+"ctime"] = formatTime(a.CTime)
-			out[p+"target"] = a.Target
-		}
-		out[p+"type"] = typ
+		a, hasAttr := attrs[paths[i]]
+		entryReply(dom, e.Name, e.IsDir, e.File, a, hasAttr, "e"+strconv.Itoa(i+1)+"_", out)
 	}
 	return out, nil
 }
 
-// predecessor returns a string sorting just before s in byte order, so that
-// "after predecessor(s)" includes s itself.
-func predecessor(s string) string {
-	if s == "" {
-		return ""
+// entryReply writes one directory entry (mogfs_list, mogfs_lookup) under
+// prefix p: name, type, the file row of a file, and the attributes when
+// there are any (empty values otherwise).
+func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.Attr, hasAttr bool, p string, out reply) {
+	out[p+"name"] = name
+	for _, k := range []string{"fid", "length", "class", "devcount", "mode", "uid", "gid", "mtime", "ctime", "atime", "target"} {
+		out[p+k] = ""
 	}
-	b := []byte(s)
-	last := len(b) - 1
-	if b[last] == 0 {
-		return string(b[:last])
+	typ := "dir"
+	if !isDir {
+		typ = "file"
+		out[p+"fid"] = strconv.FormatInt(f.FID, 10)
+		out[p+"length"] = strconv.FormatInt(f.Length, 10)
+		out[p+"class"] = dom.byID[f.ClassID].Name
+		out[p+"devcount"] = strconv.Itoa(f.DevCount)
 	}
-	b[last]--
-	return string(b) + subtreeEnd
+	if hasAttr {
+		if !isDir && a.Mode&0o170000 == 0o120000 {
+			typ = "symlink"
+		}
+		out[p+"mode"] = strconv.FormatUint(uint64(a.Mode), 8)
+		out[p+"uid"] = strconv.FormatUint(uint64(a.UID), 10)
+		out[p+"gid"] = strconv.FormatUint(uint64(a.GID), 10)
+		out[p+"mtime"] = formatTime(a.MTime)
+		out[p+"ctime"] = formatTime(a.CTime)
+		out[p+"atime"] = formatTime(a.ATime)
+		out[p+"target"] = a.Target
+	}
+	out[p+"type"] = typ
+}
+
+// cmdLookup finds one name in directory prefix P: the entry mogfs_list
+// would give for it, or unknown_key. It answers with at most four indexed
+// point queries, whatever the directory's size: the key P+name (file, by
+// the (dmid, dkey) unique index), its attribute row (mogfs_attr's primary
+// key: a file's attributes, or an explicit directory), and only when both
+// miss, one probe each for a key and an explicit directory below
+// P+name+"/" (HasChildren). An explicit directory wins over a key of the
+// same name, as the mount has always resolved it.
+func (t *Tracker) cmdLookup(r *request) (reply, error) {
+	dom, err := t.checkDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	P, name := r.get("dir"), r.get("name")
+	if P != "" && !strings.HasSuffix(P, "/") {
+		P += "/"
+	}
+	if strings.Contains(name, "/") {
+		return nil, protocol.Errf("bad_params", "name contains /")
+	}
+	key := P + name
+	f, ferr := t.store.FileByKey(r.ctx, dom.ID, key)
+	if ferr != nil && !isNotFound(ferr) {
+		return nil, dbErr("lookup", ferr)
+	}
+	a, aerr := t.store.GetAttr(r.ctx, dom.ID, key)
+	if aerr != nil && !isNotFound(aerr) {
+		return nil, dbErr("lookup", aerr)
+	}
+	hasAttr := aerr == nil
+	isDir := hasAttr && a.IsDir
+	if ferr != nil && !isDir {
+		sub, err := t.store.HasChildren(r.ctx, dom.ID, key+"/")
+		if err != nil {
+			return nil, dbErr("lookup", err)
+		}
+		if !sub {
+			return nil, protocol.Err("unknown_key")
+		}
+		isDir = true
+	}
+	out := reply{}
+	entryReply(dom, name, isDir, f, a, hasAttr, "", out)
+	return out, nil
 }
 
 // cmdCaps answers mogfs_caps with the extensions this tracker supports, so
 // a client can detect them; an original tracker answers unknown_command.
 func (t *Tracker) cmdCaps(r *request) (reply, error) {
-	return reply{"create_close_attrs": "1", "list": "1", "attrs": "1"}, nil
+	return reply{"create_close_attrs": "1", "list": "1", "attrs": "1", "lookup": "1"}, nil
 }
 
 // cmdStats is the mogfs revival of the removed "stats" command: queue

@@ -132,6 +132,7 @@ func init() {
 		"mogfs_delattr":     (*Tracker).cmdDelAttr,
 		"mogfs_renameattrs": (*Tracker).cmdRenameAttrs,
 		"mogfs_list":        (*Tracker).cmdList,
+		"mogfs_lookup":      (*Tracker).cmdLookup,
 		"stats":             (*Tracker).cmdStats,
 		"mogfs_caps":        (*Tracker).cmdCaps,
 	}
@@ -141,7 +142,7 @@ func init() {
 // with Config.NoExtensions they answer unknown_command as there.
 var extensions = map[string]bool{
 	"mogfs_getattr": true, "mogfs_setattr": true, "mogfs_delattr": true, "mogfs_renameattrs": true,
-	"mogfs_list": true, "mogfs_caps": true, "stats": true,
+	"mogfs_list": true, "mogfs_lookup": true, "mogfs_caps": true, "stats": true,
 }
 
 // handleLine answers one request line; "" means no reply (blank line).

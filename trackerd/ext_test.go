@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mogfs/protocol"
 )
 
 func TestMogfsAttrs(t *testing.T) {
@@ -49,8 +51,9 @@ func TestMogfsList(t *testing.T) {
 	c.ok("mogfs_setattr", args{"domain": "testdom", "path": "emptier/deep", "isdir": "1", "mode": "40755"})
 	c.ok("mogfs_setattr", args{"domain": "testdom", "path": "foo.txt", "mode": "120777", "target": "a.txt"})
 
-	// Key order: a directory sorts as "name/".
-	want := []string{"a.txt:file", "big:dir", "emptier:dir", "empty:dir", "foo:file", "foo.txt:symlink", "foo:dir", "zz:file"}
+	// Key order: a directory sorts as "name/". Key "foo" shadows the keys
+	// under "foo/": the name is listed once, as the file a lookup finds.
+	want := []string{"a.txt:file", "big:dir", "emptier:dir", "empty:dir", "foo:file", "foo.txt:symlink", "zz:file"}
 	for _, limit := range []int{1, 2, 3, 100} {
 		var got []string
 		after := ""
@@ -83,6 +86,61 @@ func TestMogfsList(t *testing.T) {
 		t.Errorf("list big/sub/ count = %s done = %s", res["count"], res["done"])
 	}
 	t.Logf("listing 3000 files took %v", time.Since(start))
+}
+
+// TestMogfsLookup: one name in a directory of 20,000 entries, present as a
+// file, a key prefix, an explicit directory (empty or with only explicit
+// directories below) or absent, is answered with a few point queries: the
+// same count as in an empty directory.
+func TestMogfsLookup(t *testing.T) {
+	tr, addr := startTracker(t)
+	c := dial(t, addr)
+	c.ok("create_domain", args{"domain": "testdom"})
+	dmid := tr.ns.snap().domains["testdom"].ID
+	var keys []string
+	for i := range 10000 {
+		keys = append(keys, fmt.Sprintf("big/f%05d", i), fmt.Sprintf("big/d%05d/x", i))
+	}
+	keys = append(keys, "small/f", "small/d/x")
+	insertKeys(t, tr, dmid, keys)
+	for _, dir := range []string{"big", "small"} {
+		c.ok("mogfs_setattr", args{"domain": "testdom", "path": dir + "/empty", "isdir": "1", "mode": "40700"})
+		c.ok("mogfs_setattr", args{"domain": "testdom", "path": dir + "/nested/deep", "isdir": "1", "mode": "40700"})
+	}
+	cases := []struct{ small, big, want string }{
+		{"f", "f00042", "file"}, {"d", "d00042", "dir"}, {"empty", "empty", "dir"},
+		{"nested", "nested", "dir"}, {"missing", "missing", ""}, {"f0", "f0004", ""},
+	}
+	for _, tc := range cases {
+		var cost [2]int64
+		for i, dir := range []string{"small/", "big/"} {
+			name := tc.small
+			if i == 1 {
+				name = tc.big
+			}
+			q0 := tr.store.Queries()
+			res, err := c.do("mogfs_lookup", args{"domain": "testdom", "dir": dir, "name": name})
+			cost[i] = tr.store.Queries() - q0
+			switch {
+			case tc.want == "" && protocol.IsCode(err, "unknown_key"):
+			case err != nil:
+				t.Fatalf("lookup %s%s: %v", dir, name, err)
+			case res["type"] != tc.want || res["name"] != name:
+				t.Errorf("lookup %s%s = %v, want type %s", dir, name, res, tc.want)
+			case tc.want == "file" && res["fid"] == "":
+				t.Errorf("lookup %s%s carries no fid: %v", dir, name, res)
+			}
+			if cost[i] > 4 {
+				t.Errorf("lookup %s%s ran %d queries, want at most 4", dir, name, cost[i])
+			}
+		}
+		if cost[0] != cost[1] {
+			t.Errorf("lookup of %s costs %d queries among 20,000 entries, %d among 4", tc.big, cost[1], cost[0])
+		}
+	}
+	if code := c.code("mogfs_lookup", args{"domain": "testdom", "dir": "big/", "name": "a/b"}); code != "bad_params" {
+		t.Errorf("lookup of a name with / = %s, want bad_params", code)
+	}
 }
 
 // insertKeys stores file rows directly (tempfile + close with a fake devid).

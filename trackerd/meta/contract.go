@@ -141,9 +141,11 @@ type Contract interface {
 	GetAttr(ctx context.Context, dmid int, path string) (Attr, error) // ErrNotFound
 	SetAttr(ctx context.Context, a Attr) error                        // upsert
 	DeleteAttr(ctx context.Context, dmid int, path string) error
-	// ListDirs returns directory attrs whose path starts with prefix, after
-	// `after`, up to limit, in path order.
-	ListDirs(ctx context.Context, dmid int, prefix, after string, limit int) ([]Attr, error)
+	// ListDir pages through the direct children of a directory prefix
+	// (keys, key prefixes and explicit directories) in a constant number
+	// of statements per page; HasChildren probes for any child.
+	ListDir(ctx context.Context, dmid int, prefix, after string, limit int) (ents []DirEntry, next string, done bool, err error)
+	HasChildren(ctx context.Context, dmid int, prefix string) (bool, error)
 	// RenameAttrs moves the attr of `from` and of everything under `from/` to
 	// `to` (directory rename support).
 	RenameAttrs(ctx context.Context, dmid int, from, to string) error

@@ -133,8 +133,9 @@ func (mysqlDialect) schema() []string {
 			ctime BIGINT NOT NULL DEFAULT 0,
 			atime BIGINT NOT NULL DEFAULT 0,
 			target VARBINARY(4096),
+			dirkey VARBINARY(1025),
 			PRIMARY KEY (dmid, path),
-			INDEX mogfs_attr_dirs (dmid, isdir, path))`,
+			INDEX mogfs_attr_dirkey (dmid, dirkey))`,
 	}
 	for i := range tables {
 		tables[i] += mysqlTableOpts

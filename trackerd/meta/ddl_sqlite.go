@@ -130,7 +130,7 @@ func (sqliteDialect) schema() []string {
 			ctime BIGINT NOT NULL DEFAULT 0,
 			atime BIGINT NOT NULL DEFAULT 0,
 			target TEXT,
+			dirkey VARCHAR(1025),
 			PRIMARY KEY (dmid, path))`,
-		`CREATE INDEX IF NOT EXISTS mogfs_attr_dirs ON mogfs_attr (dmid, isdir, path)`,
 	}
 }

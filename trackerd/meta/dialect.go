@@ -35,6 +35,17 @@ type dialect interface {
 	// upgrade brings tables created by older MogileFS versions (or with the
 	// narrow dkey) to the latest layout; idempotent.
 	upgrade(ctx context.Context, db *sql.DB) error
+	// slashAt is the 1-based byte position of the first "/" in column col
+	// from the byte position given by one placeholder; 0 when none.
+	slashAt(col, from string) string
+	// pastDir is the smallest string after every key of the sub-tree that
+	// col lies in: col cut before the first "/" after the prefix (whose
+	// byte length and length+1 are its two placeholders), then "0" (the
+	// byte after "/").
+	pastDir(col string) string
+	// cteHint starts the outer SELECT of a recursive walk (lifts MySQL's
+	// 1,000-step default limit on recursion).
+	cteHint() string
 	// tryLock takes a named cross-tracker lock without waiting.
 	tryLock(ctx context.Context, s *Store, name string, ttl time.Duration) (release func(), ok bool, err error)
 }

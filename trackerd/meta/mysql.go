@@ -92,7 +92,20 @@ func hasSkipLocked(version string) bool {
 func (mysqlDialect) name() string         { return "mysql" }
 func (mysqlDialect) nowExpr() string      { return "UNIX_TIMESTAMP()" }
 func (mysqlDialect) insertIgnore() string { return "INSERT IGNORE" }
-func (mysqlDialect) forUpdate() string    { return " FOR UPDATE" }
+
+// dkey and dirkey are VARBINARY: SUBSTRING and LOCATE count bytes.
+func (mysqlDialect) slashAt(col, from string) string {
+	return "LOCATE('/', SUBSTRING(" + col + ", " + from + "))"
+}
+func (d mysqlDialect) pastDir(col string) string {
+	return "CONCAT(SUBSTRING(" + col + ", 1, ? + " + d.slashAt(col, "?") + " - 1), '0')"
+}
+
+// cteHint raises MySQL 8's cte_max_recursion_depth (1,000) for one
+// statement; MariaDB's max_recursive_iterations is already unbounded and it
+// reads the hint as a comment.
+func (mysqlDialect) cteHint() string   { return "/*+ SET_VAR(cte_max_recursion_depth = 1000000) */ " }
+func (mysqlDialect) forUpdate() string { return " FOR UPDATE" }
 
 func (d mysqlDialect) claimLock() string {
 	if d.skipLocked {
@@ -170,6 +183,12 @@ func (mysqlDialect) upgrade(ctx context.Context, db *sql.DB) error {
 			// Widened and made binary: 1024-byte keys, byte-order ListKeys.
 			alters = append(alters, "ALTER TABLE "+t+" MODIFY COLUMN dkey VARBINARY(1024)")
 		}
+	}
+	if _, ok := cols["mogfs_attr.dirkey"]; !ok {
+		// A mogfs_attr of an older mogfs: the directory walk's column and
+		// index replace the (dmid, isdir, path) index.
+		alters = append(alters, "ALTER TABLE mogfs_attr ADD COLUMN dirkey VARBINARY(1025), ADD INDEX mogfs_attr_dirkey (dmid, dirkey), DROP INDEX mogfs_attr_dirs",
+			"UPDATE mogfs_attr SET dirkey = CONCAT(path, '/') WHERE isdir = 1")
 	}
 	for _, q := range alters {
 		if _, err := db.ExecContext(ctx, q); err != nil {

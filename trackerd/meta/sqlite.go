@@ -92,8 +92,19 @@ func openSQLite(ctx context.Context, s *Store, dsn DSN, sync string) error {
 func (sqliteDialect) name() string         { return "sqlite" }
 func (sqliteDialect) nowExpr() string      { return "CAST(strftime('%s','now') AS INTEGER)" }
 func (sqliteDialect) insertIgnore() string { return "INSERT OR IGNORE" }
-func (sqliteDialect) forUpdate() string    { return "" }
-func (sqliteDialect) claimLock() string    { return "" }
+
+// SQLite's substr and instr count characters on TEXT; as a BLOB they count
+// bytes, which is what a key prefix's length is (and keys need not be
+// valid UTF-8). The result goes back to TEXT so it compares with dkey.
+func (sqliteDialect) slashAt(col, from string) string {
+	return "instr(substr(CAST(" + col + " AS BLOB), " + from + "), x'2f')"
+}
+func (d sqliteDialect) pastDir(col string) string {
+	return "CAST(substr(CAST(" + col + " AS BLOB), 1, ? + " + d.slashAt(col, "?") + " - 1) || '0' AS TEXT)"
+}
+func (sqliteDialect) cteHint() string   { return "" }
+func (sqliteDialect) forUpdate() string { return "" }
+func (sqliteDialect) claimLock() string { return "" }
 
 func (sqliteDialect) clearTableSQL(table string) string { return "DELETE FROM " + table }
 
@@ -122,6 +133,7 @@ func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
 		{"class", "replpolicy", "VARCHAR(255)"},
 		{"class", "hashtype", "TINYINT UNSIGNED"},
 		{"file_to_queue", "arg", "TEXT"},
+		{"mogfs_attr", "dirkey", "VARCHAR(1025)"},
 	}
 	for _, a := range add {
 		cols, err := sqliteColumns(ctx, db, a.table)
@@ -133,6 +145,21 @@ func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
 		}
 		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", a.table, a.column, a.decl)
 		if _, err := db.ExecContext(ctx, q); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			return fmt.Errorf("meta: upgrade: %s: %w", q, err)
+		}
+		if a.column == "dirkey" {
+			// Directory rows written before dirkey existed (only mogfs
+			// trackers write mogfs_attr, and they keep it from now on).
+			if _, err := db.ExecContext(ctx, "UPDATE mogfs_attr SET dirkey = path || '/' WHERE isdir = 1"); err != nil {
+				return fmt.Errorf("meta: upgrade: fill dirkey: %w", err)
+			}
+		}
+	}
+	for _, q := range []string{
+		"CREATE INDEX IF NOT EXISTS mogfs_attr_dirkey ON mogfs_attr (dmid, dirkey)",
+		"DROP INDEX IF EXISTS mogfs_attr_dirs", // replaced by mogfs_attr_dirkey
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("meta: upgrade: %s: %w", q, err)
 		}
 	}

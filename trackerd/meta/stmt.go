@@ -42,6 +42,7 @@ func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // read runs a read query on the reader pool through the statement cache.
 func (s *Store) read(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s.queries.Add(1)
 	st, err := s.stmt(ctx, q)
 	if err != nil {
 		return s.r.QueryContext(ctx, q, args...)
@@ -51,6 +52,7 @@ func (s *Store) read(ctx context.Context, q string, args ...any) (*sql.Rows, err
 
 // readRow is read for one row.
 func (s *Store) readRow(ctx context.Context, q string, args ...any) *sql.Row {
+	s.queries.Add(1)
 	st, err := s.stmt(ctx, q)
 	if err != nil {
 		// Let QueryRowContext report the same error through Scan.

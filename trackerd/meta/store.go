@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,9 @@ type Store struct {
 	minFID int64 // MAX(file.fid) at Open: explicit fids must be above it (§3)
 	// onFileChange is Config.OnFileChange (nil: none); set at Open.
 	onFileChange func(fid int64)
+	// queries counts the read statements run (Queries), so tests can
+	// assert what an operation costs.
+	queries atomic.Int64
 	// group runs every write transaction on SQLite (group commit; see
 	// group.go); nil on MySQL, whose pool runs transactions side by side.
 	group *committer
@@ -107,6 +111,10 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
+// Queries returns how many read statements the store has run: a counter
+// for tests and benchmarks that assert an operation's cost.
+func (s *Store) Queries() int64 { return s.queries.Load() }
 
 // Dialect returns "sqlite" or "mysql".
 func (s *Store) Dialect() string { return s.d.name() }

@@ -49,3 +49,34 @@ func TestSQLiteUpgrade(t *testing.T) {
 		t.Fatalf("QueueJob = %+v, %v", j, err)
 	}
 }
+
+// TestSQLiteUpgradeDirKey: a mogfs_attr made before the dirkey column (its
+// directories indexed by (dmid, isdir, path)) gets the column, filled for
+// the directory rows, so ListDir lists the directories made before.
+func TestSQLiteUpgradeDirKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg := metatest.SQLiteConfig(t)
+	s := metatest.Open(t, cfg)
+	d, err := s.CreateDomain(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	raw := metatest.RawDB(t, cfg)
+	for _, q := range []string{
+		"DROP INDEX mogfs_attr_dirkey",
+		"ALTER TABLE mogfs_attr DROP COLUMN dirkey",
+		"CREATE INDEX mogfs_attr_dirs ON mogfs_attr (dmid, isdir, path)",
+		"INSERT INTO mogfs_attr (dmid, path, isdir, mode) VALUES (1, 'a/old', 1, 16877), (1, 'a/file', 0, 33188), (1, 'a/deep/er', 1, 16877)",
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s = metatest.Open(t, cfg)
+	ents, _, done, err := s.ListDir(ctx, d.ID, "a/", "", 10)
+	if err != nil || !done || len(ents) != 2 || ents[0].Pos() != "deep/" || ents[1].Pos() != "old/" {
+		t.Fatalf("ListDir(a/) after upgrade = %+v, %v, %v", ents, done, err)
+	}
+}

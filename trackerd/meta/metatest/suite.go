@@ -40,6 +40,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"FsckLog", testFsckLog},
 		{"Attrs", testAttrs},
 		{"FastPaths", testFastPaths},
+		{"ListDir", testListDir},
+		{"ListDirScale", testListDirScale},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,297 @@
+package meta
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// A directory listing (mogfs_list) is a skip-scan: the direct children of
+// prefix P are found by seeking through the (dmid, dkey) index one child at
+// a time — a file's key, then past the whole sub-tree of a sub-directory
+// ("P/name/..." ends before "P/name0", as '0' follows '/') — so a page costs
+// one index seek per entry whatever lies below each sub-directory. The seeks
+// run inside the database as one recursive query, so a page of 1,000
+// entries is one statement, not 1,000 round trips to the driver. Explicit
+// directories (mogfs_attr rows with isdir=1) are walked the same way through
+// the (dmid, dirkey) index, whose dirkey is the path with a trailing "/":
+// in that form they sort exactly where the keys below them would, so both
+// walks go in the same order and merge without a sort.
+//
+// Both walks read the tables themselves, so keys stored by any client or
+// tracker (a stock MogileFS tracker on the same database included) are
+// listed; nothing has to be told about them.
+
+// DirEntry is a direct child of a directory prefix.
+type DirEntry struct {
+	Name  string
+	IsDir bool
+	File  File // the file row of a file entry
+}
+
+// Pos is the entry's place in listing order and its cursor: the name, with
+// a trailing "/" for a directory (the order of the keys it stands for).
+func (e DirEntry) Pos() string {
+	if e.IsDir {
+		return e.Name + "/"
+	}
+	return e.Name
+}
+
+// ListDir returns up to limit direct children of directory prefix P ("" or
+// ending in "/") of domain dmid, in Pos order, after cursor `after` (a Pos
+// returned before as next; "" for the start). done reports the end of the
+// listing; otherwise next is the cursor of the following page (never "":
+// a page does not end with the child of empty name, key P itself, whose
+// Pos is ""). A page may be empty but for next: its entries were all
+// shadowed sub-directories. Cost: two statements (one walk over file, one over
+// mogfs_attr's directories) plus one to hide sub-directories shadowed by a
+// key of the same name, whatever the directory's size or depth.
+func (s *Store) ListDir(ctx context.Context, dmid int, P, after string, limit int) (ents []DirEntry, next string, done bool, err error) {
+	if limit <= 0 {
+		return nil, "", false, errors.New("meta: list dir: limit must be positive")
+	}
+	if P != "" && !strings.HasSuffix(P, "/") {
+		P += "/"
+	}
+	// Where each walk starts. After a directory cursor "x/" the next
+	// position is past its sub-tree ("x0"); after a file cursor "x" it is
+	// the next key; with none it is P itself (key P is the child with the
+	// empty name; directory P is not its own child, so dirkey > P).
+	keyOp, keyFrom, dirOp, dirFrom := ">=", P, ">", P
+	switch {
+	case strings.HasSuffix(after, "/"):
+		keyOp, keyFrom = ">=", P+strings.TrimSuffix(after, "/")+"0"
+		dirOp, dirFrom = keyOp, keyFrom
+	case after != "":
+		keyOp, keyFrom, dirOp, dirFrom = ">", P+after, ">", P+after
+	}
+	hi, bounded := successor(P)
+	if P == "" {
+		bounded = false
+	}
+	files, keysDone, err := s.walkKeys(ctx, dmid, P, keyOp, keyFrom, hi, bounded, limit+1)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("meta: list dir %d/%q: %w", dmid, P, err)
+	}
+	dirs, dirsDone, err := s.walkDirs(ctx, dmid, P, dirOp, dirFrom, hi, bounded, limit+1)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("meta: list dir %d/%q: %w", dmid, P, err)
+	}
+	// Each walk is complete up to its last position unless it ran out; the
+	// page is what both know, in order, without duplicates.
+	bound, hasBound := "", false
+	if !keysDone && len(files) > 0 {
+		bound, hasBound = files[len(files)-1].Pos(), true
+	}
+	if !dirsDone && len(dirs) > 0 {
+		if b := dirs[len(dirs)-1] + "/"; !hasBound || b < bound {
+			bound, hasBound = b, true
+		}
+	}
+	i, j := 0, 0
+	for (len(ents) < limit || ents[len(ents)-1].Pos() == "") && (i < len(files) || j < len(dirs)) {
+		var e DirEntry
+		switch {
+		case j >= len(dirs) || i < len(files) && files[i].Pos() < dirs[j]+"/":
+			e = files[i]
+			i++
+		case i < len(files) && files[i].Pos() == dirs[j]+"/":
+			e = files[i]
+			i++
+			j++
+		default:
+			e = DirEntry{Name: dirs[j], IsDir: true}
+			j++
+		}
+		if hasBound && e.Pos() > bound {
+			break
+		}
+		ents = append(ents, e)
+	}
+	done = !hasBound && i == len(files) && j == len(dirs)
+	if !done {
+		next = ents[len(ents)-1].Pos() // a page ends at limit or at the bound: never empty here
+	}
+	ents, err = s.dropShadowed(ctx, dmid, P, ents)
+	return ents, next, done, err
+}
+
+// dropShadowed removes the sub-directories that have a key of the same
+// name (key "a" beside keys "a/..."): the name is the file, as a lookup
+// finds it, and a listing must not name it twice. One statement.
+func (s *Store) dropShadowed(ctx context.Context, dmid int, P string, ents []DirEntry) ([]DirEntry, error) {
+	var keys []string
+	for _, e := range ents {
+		if e.IsDir {
+			keys = append(keys, P+e.Name)
+		}
+	}
+	if len(keys) == 0 {
+		return ents, nil
+	}
+	have := map[string]bool{}
+	for len(keys) > 0 {
+		n := min(len(keys), shadowBatch)
+		args := make([]any, 0, n+1)
+		args = append(args, dmid)
+		for _, k := range keys[:n] {
+			args = append(args, k)
+		}
+		rows, err := s.r.QueryContext(ctx, "SELECT dkey FROM file WHERE dmid = ? AND dkey IN (?"+strings.Repeat(",?", n-1)+")", args...)
+		s.queries.Add(1)
+		if err != nil {
+			return nil, fmt.Errorf("meta: list dir: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("meta: list dir: %w", err)
+			}
+			have[k] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("meta: list dir: %w", err)
+		}
+		keys = keys[n:]
+	}
+	if len(have) == 0 {
+		return ents, nil
+	}
+	out := ents[:0]
+	for _, e := range ents {
+		if !e.IsDir || !have[P+e.Name] {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// walkKeys is the skip-scan over file: up to n entries from the first key
+// `op from`. done reports that the walk ran out of keys under P.
+func (s *Store) walkKeys(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]DirEntry, bool, error) {
+	d := s.d
+	plen := len(P)
+	hiCond, hiArg := "", []any(nil)
+	if bounded {
+		hiCond, hiArg = " AND dkey < ?", []any{hi}
+	}
+	next := func(cond string) string {
+		return "(SELECT dkey FROM file WHERE dmid = ? AND " + cond + hiCond + " ORDER BY dkey LIMIT 1)"
+	}
+	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next("dkey "+op+" ?") + ", 1 UNION ALL SELECT CASE WHEN " +
+		d.slashAt("k", "?") + " > 0 THEN " + next("dkey >= "+d.pastDir("k")) +
+		" ELSE " + next("dkey > k") + " END, n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)" +
+		" SELECT " + d.cteHint() + "f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount FROM walk" +
+		" JOIN file f ON f.dmid = ? AND f.dkey = walk.k ORDER BY walk.n"
+	args := []any{dmid, from}
+	args = append(args, hiArg...)
+	args = append(args, plen+1, dmid, plen, plen+1)
+	args = append(args, hiArg...)
+	args = append(args, dmid)
+	args = append(args, hiArg...)
+	args = append(args, n, dmid)
+	rows, err := s.read(ctx, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	out := make([]DirEntry, 0, min(n, 1024))
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		rest := f.Key[min(plen, len(f.Key)):]
+		if name, _, isDir := strings.Cut(rest, "/"); isDir {
+			out = append(out, DirEntry{Name: name, IsDir: true})
+		} else {
+			out = append(out, DirEntry{Name: rest, File: f})
+		}
+	}
+	return out, len(out) < n, rows.Err()
+}
+
+// walkDirs is the skip-scan over the explicit directories under P: the
+// names of up to n direct sub-directories (a dirkey "P/name/" or, for a
+// name that has only explicit directories below it, "P/name/.../").
+func (s *Store) walkDirs(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]string, bool, error) {
+	d := s.d
+	plen := len(P)
+	hiCond, hiArg := "", []any(nil)
+	if bounded {
+		hiCond, hiArg = " AND dirkey < ?", []any{hi}
+	}
+	next := func(cond string) string {
+		return "(SELECT dirkey FROM mogfs_attr WHERE dmid = ? AND " + cond + hiCond + " ORDER BY dirkey LIMIT 1)"
+	}
+	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next("dirkey "+op+" ?") + ", 1 UNION ALL SELECT " +
+		next("dirkey >= "+d.pastDir("k")) + ", n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)" +
+		" SELECT " + d.cteHint() + "k FROM walk WHERE k IS NOT NULL ORDER BY n"
+	args := []any{dmid, from}
+	args = append(args, hiArg...)
+	args = append(args, dmid, plen, plen+1)
+	args = append(args, hiArg...)
+	args = append(args, n)
+	rows, err := s.read(ctx, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	out := make([]string, 0, min(n, 1024))
+	for rows.Next() {
+		var k sql.NullString
+		if err := rows.Scan(&k); err != nil {
+			return nil, false, err
+		}
+		rest := k.String[min(plen, len(k.String)):]
+		name, _, _ := strings.Cut(rest, "/")
+		out = append(out, name)
+	}
+	return out, len(out) < n, rows.Err()
+}
+
+// DirKey is the dirkey column of a directory's attribute row: its path
+// with a trailing "/", the position of the keys below it.
+func DirKey(path string) string { return path + "/" }
+
+// HasChildren reports whether anything lies under directory prefix P (a
+// key or an explicit directory): two index probes, one row each at most.
+func (s *Store) HasChildren(ctx context.Context, dmid int, P string) (bool, error) {
+	if P != "" && !strings.HasSuffix(P, "/") {
+		P += "/"
+	}
+	for _, q := range []string{
+		"SELECT 1 FROM file WHERE dmid = ? AND dkey >= ?%s ORDER BY dkey LIMIT 1",
+		"SELECT 1 FROM mogfs_attr WHERE dmid = ? AND dirkey > ?%s ORDER BY dirkey LIMIT 1",
+	} {
+		col := "dkey"
+		if strings.Contains(q, "dirkey") {
+			col = "dirkey"
+		}
+		args := []any{dmid, P}
+		cond := ""
+		if hi, ok := successor(P); ok && P != "" {
+			cond = " AND " + col + " < ?"
+			args = append(args, hi)
+		}
+		var one int
+		err := s.readRow(ctx, fmt.Sprintf(q, cond), args...).Scan(&one)
+		if err == nil {
+			return true, nil
+		}
+		if err != sql.ErrNoRows {
+			return false, fmt.Errorf("meta: children of %d/%q: %w", dmid, P, err)
+		}
+	}
+	return false, nil
+}
+
+// shadowBatch is how many names one dropShadowed statement checks: a whole
+// page of 1,000 in one.
+const shadowBatch = 1000

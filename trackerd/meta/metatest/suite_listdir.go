@@ -1,0 +1,184 @@
+package metatest
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"mogfs/trackerd/meta"
+)
+
+// refListing is what ListDir must return for prefix P, computed from every
+// key and explicit directory path the long way: each key or directory
+// below P names its first segment; a name that is both a key and a
+// directory is the file.
+func refListing(keys, dirs []string, P string) []string {
+	pos := map[string]bool{}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, P) {
+			continue
+		}
+		rest := k[len(P):]
+		if name, _, ok := strings.Cut(rest, "/"); ok {
+			pos[name+"/"] = true
+		} else {
+			pos[rest] = true
+		}
+	}
+	for _, d := range dirs {
+		dk := d + "/"
+		if !strings.HasPrefix(dk, P) || dk == P {
+			continue
+		}
+		name, _, _ := strings.Cut(dk[len(P):], "/")
+		pos[name+"/"] = true
+	}
+	var out []string
+	for p := range pos {
+		if strings.HasSuffix(p, "/") && pos[strings.TrimSuffix(p, "/")] {
+			continue // shadowed by the key of the same name
+		}
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// listAll pages through ListDir with the given page size and returns every
+// position, checking each page's statement count.
+func listAll(t *testing.T, s *meta.Store, dmid int, P string, limit int) []string {
+	t.Helper()
+	ctx := ctxT(t)
+	var out []string
+	after := ""
+	for pages := 0; ; pages++ {
+		if pages > 100000 {
+			t.Fatalf("ListDir(%q) does not end", P)
+		}
+		q0 := s.Queries()
+		ents, next, done, err := s.ListDir(ctx, dmid, P, after, limit)
+		must(t, err, "ListDir(%q, %d)", P, limit)
+		if n := s.Queries() - q0; n > 3 {
+			t.Fatalf("ListDir(%q, %d) ran %d statements, want at most 3", P, limit, n)
+		}
+		if len(ents) > max(limit, 2) {
+			t.Fatalf("ListDir(%q, %d) returned %d entries", P, limit, len(ents))
+		}
+		for _, e := range ents {
+			if !e.IsDir && e.File.Key != P+e.Name {
+				t.Fatalf("ListDir(%q): file %q carries the row of %q", P, e.Name, e.File.Key)
+			}
+			out = append(out, e.Pos())
+		}
+		if done {
+			return out
+		}
+		if next <= after {
+			t.Fatalf("ListDir(%q, after %q, %d): next %q does not advance", P, after, limit, next)
+		}
+		after = next
+	}
+}
+
+// testListDir: listings of keys, key prefixes and explicit directories,
+// with names that sort around "/" ('.', '-', '!' sort before it, '0' right
+// after), bytes that are not UTF-8, NUL, empty segments, nested explicit
+// directories and a key shadowing a prefix, at every page size.
+func testListDir(t *testing.T, newDB NewDB) {
+	s := Open(t, newDB(t))
+	ctx := ctxT(t)
+	dm := newDomain(t, s, "ld")
+	keys := []string{
+		"d/a", "d/a.txt", "d/a/x", "d/a/y/z", "d/a0", "d/a-b/c", "d/!", "d/\xff\xfe", "d/é/x", "d/b\x00c",
+		"d/s", "d/s/t", "d/", "d//empty", "d/m/1", "d/m/2", "d/m/3", "d/m.x", "top", "d0/k", "d.x/k",
+		"d/q/r/s/t", "d/zzz",
+	}
+	dirs := []string{"d", "d/a", "d/e", "d/f/g", "d/a.b", "d/zz/deep/er", "d/a/y", "d/s", "d/m", "d/é", "x/y"}
+	for _, k := range keys {
+		newFile(t, s, dm.ID, k, 1)
+	}
+	for _, d := range dirs {
+		must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: d, IsDir: true, Mode: 0o40755}), "SetAttr(%q)", d)
+	}
+	// A file's attribute row is not a directory.
+	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d/a.txt", Mode: 0o100644}), "SetAttr(file)")
+	for _, P := range []string{"", "d/", "d/a/", "d/a/y/", "d/f/", "d/zz/", "d/m/", "d/e/", "nothing/", "d//", "x/"} {
+		want := refListing(keys, dirs, P)
+		for _, limit := range []int{1, 2, 3, 5, 1000} {
+			if got := listAll(t, s, dm.ID, P, limit); !slices.Equal(got, want) {
+				t.Fatalf("ListDir(%q) by %d =\n%q\nwant\n%q", P, limit, got, want)
+			}
+		}
+	}
+	for P, want := range map[string]bool{"d/": true, "d/e/": false, "d/f/": true, "d/a/y/": true, "nothing/": false, "": true, "x/": true} {
+		if got, err := s.HasChildren(ctx, dm.ID, P); err != nil || got != want {
+			t.Fatalf("HasChildren(%q) = %v, %v; want %v", P, got, err, want)
+		}
+	}
+	// Directory rows follow a rename and go with a delete.
+	must(t, s.RenameAttrs(ctx, dm.ID, "d/zz", "d/yy"), "RenameAttrs")
+	must(t, s.DeleteAttr(ctx, dm.ID, "d/e"), "DeleteAttr")
+	dirs = slices.DeleteFunc(dirs, func(d string) bool { return d == "d/e" || d == "d/zz/deep/er" })
+	dirs = append(dirs, "d/yy/deep/er")
+	if got, want := listAll(t, s, dm.ID, "d/", 2), refListing(keys, dirs, "d/"); !slices.Equal(got, want) {
+		t.Fatalf("ListDir(d/) after rename = %q, want %q", got, want)
+	}
+}
+
+// testListDirScale: a directory of 12,000 entries (10,000 keys, 1,000 key
+// prefixes of 20 keys each, 1,000 explicit directories, half of them with
+// explicit directories below) lists completely, in the same few statements
+// per page of 1,000 wherever the page starts.
+func testListDirScale(t *testing.T, newDB NewDB) {
+	cfg := newDB(t)
+	s := Open(t, cfg)
+	ctx := ctxT(t)
+	dm := newDomain(t, s, "big")
+	db := RawDB(t, cfg)
+	tx, err := db.BeginTx(ctx, nil)
+	must(t, err, "begin")
+	fid := int64(1000)
+	var keys, dirs []string
+	add := func(k string) {
+		fid++
+		keys = append(keys, k)
+		_, err := tx.ExecContext(ctx, "INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, 1, 0, 1)", fid, dm.ID, k)
+		must(t, err, "insert %q", k)
+	}
+	for i := range 10000 {
+		add(fmt.Sprintf("big/f%05d", i))
+	}
+	for i := range 1000 {
+		for j := range 20 {
+			add(fmt.Sprintf("big/p%04d/k%02d", i, j))
+		}
+	}
+	must(t, tx.Commit(), "commit")
+	for i := range 1000 {
+		d := fmt.Sprintf("big/e%04d", i)
+		dirs = append(dirs, d)
+		must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: d, IsDir: true}), "SetAttr")
+		if i%2 == 0 {
+			dirs = append(dirs, d+"/sub")
+			must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: d + "/sub", IsDir: true}), "SetAttr")
+		}
+	}
+	want := refListing(keys, dirs, "big/")
+	if len(want) != 12000 {
+		t.Fatalf("reference listing has %d entries", len(want))
+	}
+	if got := listAll(t, s, dm.ID, "big/", 1000); !slices.Equal(got, want) {
+		t.Fatalf("ListDir(big/) = %d entries, want %d; first difference near %q", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+func firstDiff(a, b []string) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return a[i] + " / " + b[i]
+		}
+	}
+	return "the end"
+}
