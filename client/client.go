@@ -66,6 +66,28 @@ type Client struct {
 
 	trackerDials atomic.Int64 // tracker connections opened
 	httpDials    atomic.Int64 // storage-node connections opened (default transport only)
+	requests     sync.Map     // command name -> *atomic.Int64: tracker requests sent
+}
+
+// Requests returns how many requests of each command the client has sent
+// to trackers (a retry on another tracker counts again): the round trips
+// an operation costs, for tests and benchmarks to assert.
+func (c *Client) Requests() map[string]int64 {
+	out := map[string]int64{}
+	c.requests.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// countRequest adds one request of cmd to Requests.
+func (c *Client) countRequest(cmd string) {
+	v, ok := c.requests.Load(cmd)
+	if !ok {
+		v, _ = c.requests.LoadOrStore(cmd, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
 }
 
 // DialStats reports how many connections the client has opened so far, to
@@ -245,6 +267,7 @@ func (c *Client) Do(ctx context.Context, cmd string, args map[string]string) (ma
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		c.countRequest(cmd)
 		reply, err := c.doOn(ctx, t, cmd, line)
 		if err == nil {
 			return protocol.ParseResponse(reply)

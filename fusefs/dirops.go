@@ -52,7 +52,6 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	// create_open now, while the caller writes: close(2) then waits only
 	// for the PUT and create_close.
 	pre := n.m.fs.PreOpen(domain, vfs.ChildKey(dir, seg))
-	n.listed(seg, &st)
 	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true, pre: pre}, fs.StableAttr{Mode: syscall.S_IFREG})
 	cn := ch.Operations().(*node)
 	n.m.track(cn)
@@ -71,14 +70,12 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		return nil, errno
 	}
 	domain, dir := n.where()
-	// The kernel looked the name up just before: when the listing answered,
-	// it is known not to exist.
-	if _, _, known, err := n.lookupListing(ctx, seg); err == nil && known {
+	// The kernel looked the name up just before, but another client may
+	// have made it since: one point lookup.
+	if _, err := n.m.fs.Lookup(ctx, domain, dir, seg); err == nil {
 		return nil, syscall.EEXIST
-	} else if !known {
-		if _, err := n.m.fs.Lookup(ctx, domain, dir, seg); err == nil {
-			return nil, syscall.EEXIST
-		}
+	} else if !errors.Is(err, vfs.ErrNotFound) {
+		return nil, n.m.errno("mkdir", err)
 	}
 	uid, gid := callerOwner(ctx)
 	now := time.Now()
@@ -90,10 +87,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		// Nothing of mode or owner is kept: show what later lookups will.
 		st = vfs.Stat{Kind: vfs.KindDir}
 	}
-	n.listed(seg, &st)
-	// A directory this mount just made holds nothing, as far as anyone
-	// could have told it in the last moment: its listing starts complete.
-	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, listing: map[string]vfs.Stat{}, listedAt: now}, fs.StableAttr{Mode: syscall.S_IFDIR})
+	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now}, fs.StableAttr{Mode: syscall.S_IFDIR})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0
 }
@@ -111,7 +105,6 @@ func (n *node) Rmdir(ctx context.Context, name string) (errno syscall.Errno) {
 	if err := n.m.fs.Rmdir(ctx, domain, vfs.ChildDir(dir, seg)); err != nil {
 		return n.m.errno("rmdir", err)
 	}
-	n.listed(seg, nil)
 	return 0
 }
 
@@ -136,14 +129,9 @@ func (n *node) Unlink(ctx context.Context, name string) (errno syscall.Errno) {
 		}
 	}
 	if pending {
-		n.listed(seg, nil)
 		return 0 // created here and never stored: nothing on the tracker
 	}
-	err := n.m.fs.Unlink(ctx, domain, vfs.ChildKey(dir, seg))
-	if err == nil || errors.Is(err, vfs.ErrNotFound) {
-		n.listed(seg, nil)
-	}
-	return n.m.errno("unlink", err)
+	return n.m.errno("unlink", n.m.fs.Unlink(ctx, domain, vfs.ChildKey(dir, seg)))
 }
 
 var _ = (fs.NodeRenamer)((*node)(nil))
@@ -201,8 +189,6 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if err != nil {
 		return n.m.errno("rename", err)
 	}
-	n.listed(seg, nil)
-	np.listed(newSeg, &st)
 	if ch != nil {
 		// go-fuse moves the inode after we return; its segment is ours to fix.
 		cn := ch.Operations().(*node)
@@ -235,7 +221,6 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if err != nil {
 		return nil, n.m.errno("symlink", err)
 	}
-	n.listed(seg, &st)
 	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()}, fs.StableAttr{Mode: syscall.S_IFLNK})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0

@@ -224,7 +224,11 @@ func Run(ctx context.Context, cfg Config) error {
 	fsOpts := &fs.Options{
 		EntryTimeout:    &opt.EntryTimeout,
 		AttrTimeout:     &opt.AttrTimeout,
-		NegativeTimeout: new(time.Duration), // names appear through other mounts too
+		// A name that is not there is remembered as long as one that is
+		// (entry_timeout): cp, tar -x and mkdir -p look up every name
+		// before creating it. Names made through other mounts show up
+		// within that time, as changes to existing names do.
+		NegativeTimeout: &opt.EntryTimeout,
 		UID:             m.uid,
 		GID:             m.gid,
 		MountOptions: fuse.MountOptions{

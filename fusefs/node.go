@@ -3,8 +3,6 @@ package fusefs
 import (
 	"context"
 	"os"
-	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,32 +32,16 @@ type node struct {
 	m    *mount
 	role role
 
-	mu       sync.Mutex          // guards the fields below
-	seg      string              // this entry's key segment (domain name for roleDomain)
-	st       vfs.Stat            // last known stat
-	stAt     time.Time           // when st was read from the tracker
-	sess     *vfs.Session        // open write session, nil when none
-	pre      *vfs.PreOpen        // early create_open for the next upload, nil when none
-	sessRefs int                 // handles using sess
-	newFile  bool                // created here and never stored: persist mode/owner on upload
-	unlinked bool                // removed while open: never upload again
-	listing  map[string]vfs.Stat // every child by segment (Readdir, or kept up to date by our own changes); nil when unknown
-	listedAt time.Time           // when listing was read from the tracker or started empty by mkdir
-	// relisting counts relists in flight; while any is, listed also
-	// records its change in changed, which each relist applies over what
-	// it read, so a change made during a refresh is not lost to it.
-	relisting int
-	changed   map[string]*vfs.Stat
+	mu       sync.Mutex   // guards the fields below
+	seg      string       // this entry's key segment (domain name for roleDomain)
+	st       vfs.Stat     // last known stat
+	stAt     time.Time    // when st was read from the tracker
+	sess     *vfs.Session // open write session, nil when none
+	pre      *vfs.PreOpen // early create_open for the next upload, nil when none
+	sessRefs int          // handles using sess
+	newFile  bool         // created here and never stored: persist mode/owner on upload
+	unlinked bool         // removed while open: never upload again
 }
-
-// relistMax is the largest listing Lookup re-reads in one go when it has
-// gone stale: a page or two of mogfs_list costs about what the lookup it
-// replaces does, and answers the next lookups (cp, tar -x, rm -rf walk a
-// directory name by name) for another attr_timeout.
-const relistMax = 2000
-
-// listingTTL is how long a listing answers lookups, positive and negative.
-func (m *mount) listingTTL() time.Duration { return max(m.opt.AttrTimeout, m.opt.EntryTimeout) }
 
 var _ = (fs.NodeLookuper)((*node)(nil))
 
@@ -80,146 +62,33 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *
 		}
 		return nil, syscall.ENOENT
 	}
+	if ch := n.pendingChild(name); ch != nil {
+		ch.Operations().(*node).fillEntry(out)
+		return ch, 0
+	}
 	domain, dir := n.where()
-	seg, err := n.segmentOf(ctx, name)
+	seg, err := n.m.fs.ResolveName(ctx, domain, dir, name)
 	if err != nil {
 		return nil, n.m.errno("lookup", err)
 	}
-	st, at, known, err := n.lookupListing(ctx, seg)
+	at := time.Now()
+	st, err := n.m.fs.Lookup(ctx, domain, dir, seg)
 	if err != nil {
 		return nil, n.m.errno("lookup", err)
 	}
-	if !known {
-		at = time.Now()
-		if st, err = n.m.fs.Lookup(ctx, domain, dir, seg); err != nil {
-			return nil, n.m.errno("lookup", err)
-		}
-	}
+	return n.entry(ctx, name, seg, st, at, out), 0
+}
+
+// entry returns the child inode for name (segment seg) with stat st, read
+// at time at, and fills out for the kernel.
+func (n *node) entry(ctx context.Context, name, seg string, st vfs.Stat, at time.Time, out *fuse.EntryOut) *fs.Inode {
 	ch := n.child(ctx, name, roleEntry, st, at)
 	cn := ch.Operations().(*node)
 	cn.mu.Lock()
 	cn.seg = seg
 	cn.mu.Unlock()
 	cn.fillEntry(out)
-	return ch, 0
-}
-
-// lookupListing answers a lookup from the directory's listing while it is
-// fresh, re-reading a small stale listing first. known is false when the
-// listing cannot answer (none, or too big to re-read): the caller asks the
-// tracker about the one name. A name missing from a fresh listing is
-// vfs.ErrNotFound: the kernel asks before every create, and this answers
-// it without a round trip. The price is that a name created through
-// another mount stays invisible here for up to the listing's TTL.
-func (n *node) lookupListing(ctx context.Context, seg string) (st vfs.Stat, at time.Time, known bool, err error) {
-	n.mu.Lock()
-	l, at := n.listing, n.listedAt
-	n.mu.Unlock()
-	if l == nil {
-		return vfs.Stat{}, at, false, nil
-	}
-	if time.Since(at) > n.m.listingTTL() {
-		if len(l) > relistMax {
-			return vfs.Stat{}, at, false, nil
-		}
-		if l, at, err = n.relist(ctx); err != nil {
-			return vfs.Stat{}, at, false, err
-		}
-	}
-	st, ok := l[seg]
-	if !ok {
-		return vfs.Stat{}, at, true, vfs.ErrNotFound
-	}
-	if st.Kind == vfs.KindFile && st.Length < 0 {
-		// A listing without sizes (list_keys on a stock tracker): the
-		// name is known but its size is not, and a size of 0 handed to
-		// the kernel would make the file read as empty until attr_timeout.
-		return vfs.Stat{}, at, false, nil
-	}
-	return st, at, true, nil
-}
-
-// relist reads the whole listing of the directory and caches it. The
-// listing includes the mount-local directories (vfs.FS.ReadDir adds them),
-// so a refresh keeps them.
-func (n *node) relist(ctx context.Context) (map[string]vfs.Stat, time.Time, error) {
-	domain, dir := n.where()
-	at := time.Now()
-	listing := map[string]vfs.Stat{}
-	n.mu.Lock()
-	n.relisting++
-	n.mu.Unlock()
-	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, st vfs.Stat) bool {
-		if _, dup := listing[seg]; !dup {
-			listing[seg] = st
-		}
-		return true
-	})
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.relisting--
-	// Changes this mount made while the tracker was read may or may not
-	// be in what it answered; they are known to have happened, so they win.
-	for seg, st := range n.changed {
-		if st == nil {
-			delete(listing, seg)
-		} else {
-			listing[seg] = *st
-		}
-	}
-	if n.relisting == 0 {
-		n.changed = nil
-	}
-	if err != nil {
-		return nil, at, err
-	}
-	n.listing, n.listedAt = listing, at
-	return listing, at, nil
-}
-
-// listed records a change this mount made in the directory in its
-// listing, so the listing stays complete: st == nil removes seg.
-func (n *node) listed(seg string, st *vfs.Stat) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.relisting > 0 {
-		if n.changed == nil {
-			n.changed = map[string]*vfs.Stat{}
-		}
-		if st != nil {
-			c := *st
-			st = &c
-		}
-		n.changed[seg] = st
-	}
-	if n.listing == nil {
-		return
-	}
-	if st == nil {
-		delete(n.listing, seg)
-	} else {
-		n.listing[seg] = *st
-	}
-}
-
-// segmentOf decodes a name, resolving long names through the listing.
-func (n *node) segmentOf(ctx context.Context, name string) (string, error) {
-	if !vfs.IsLongName(name) {
-		return vfs.SegmentOf(name)
-	}
-	domain, dir := n.where()
-	found := ""
-	err := n.m.fs.ReadDir(ctx, domain, dir, func(seg string, _ vfs.Stat) bool {
-		if vfs.NameOf(seg) == name {
-			found = seg
-			return false
-		}
-		return true
-	})
-	if err == nil && found == "" {
-		err = vfs.ErrNotFound
-	}
-	return found, err
+	return ch
 }
 
 // child returns the existing child inode called name, refreshed with st
@@ -387,32 +256,57 @@ func (n *node) fillAttr(a *fuse.Attr) {
 	a.SetTimes(&mtime, &mtime, &ctime)
 }
 
-var _ = (fs.NodeReaddirer)((*node)(nil))
+var _ = (fs.NodeOpendirHandler)((*node)(nil))
 
-// Readdir lists the directory, paging through the tracker.
-func (n *node) Readdir(ctx context.Context) (_ fs.DirStream, errno syscall.Errno) {
-	defer n.m.observe("readdir", time.Now(), &errno)
-	var ents []fuse.DirEntry
+// OpendirHandle opens a directory stream that pages through the tracker
+// (see dirHandle).
+func (n *node) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if n.role == roleDomainList {
 		doms, err := n.m.domains(ctx)
 		if err != nil {
-			return nil, n.m.errno("readdir", err)
+			return nil, 0, n.m.errno("opendir", err)
 		}
-		for _, d := range doms {
-			ents = append(ents, fuse.DirEntry{Name: d, Mode: syscall.S_IFDIR})
+		return &domainsHandle{n: n, doms: doms}, 0, 0
+	}
+	domain, dir := n.where()
+	return &dirHandle{n: n, r: n.m.fs.OpenDir(domain, dir, n.pendingChildren())}, 0, 0
+}
+
+// pendingChildren are the files created in this directory that are not
+// stored yet: the tracker cannot list them, this mount does.
+func (n *node) pendingChildren() []vfs.Entry {
+	var out []vfs.Entry
+	for _, ch := range n.Children() {
+		cn, ok := ch.Operations().(*node)
+		if !ok {
+			continue
 		}
-		return fs.NewListDirStream(ents), 0
+		cn.mu.Lock()
+		if cn.newFile && !cn.unlinked {
+			out = append(out, vfs.Entry{Seg: cn.seg, St: cn.st})
+		}
+		cn.mu.Unlock()
 	}
-	listing, _, err := n.relist(ctx)
-	if err != nil {
-		return nil, n.m.errno("readdir", err)
+	return out
+}
+
+// pendingChild returns the child called name when it is a file created
+// here and not stored yet, which the tracker does not know.
+func (n *node) pendingChild(name string) *fs.Inode {
+	ch := n.GetChild(name)
+	if ch == nil {
+		return nil
 	}
-	ents = make([]fuse.DirEntry, 0, len(listing))
-	for seg, st := range listing {
-		ents = append(ents, fuse.DirEntry{Name: vfs.NameOf(seg), Mode: typeBits(st.Kind)})
+	cn, ok := ch.Operations().(*node)
+	if !ok {
+		return nil
 	}
-	slices.SortFunc(ents, func(a, b fuse.DirEntry) int { return strings.Compare(a.Name, b.Name) })
-	return fs.NewListDirStream(ents), 0
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.newFile && !cn.unlinked {
+		return ch
+	}
+	return nil
 }
 
 var _ = (fs.NodeStatfser)((*node)(nil))

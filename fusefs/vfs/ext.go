@@ -102,40 +102,43 @@ func (fs *FS) delAttr(ctx context.Context, domain, path string) error {
 	return err
 }
 
-// listed is one mogfs_list entry.
-type listed struct {
-	name string
-	st   Stat
-}
-
-func (fs *FS) list(ctx context.Context, domain, prefix, after string, limit int) ([]listed, string, bool, error) {
-	r, err := fs.extension(ctx, "mogfs_list", map[string]string{
-		"domain": domain, "prefix": prefix, "after": after, "limit": strconv.Itoa(limit)})
+func (fs *FS) list(ctx context.Context, domain, prefix, after string, limit int) ([]Entry, string, bool, error) {
+	args := map[string]string{"domain": domain, "prefix": prefix, "limit": strconv.Itoa(limit)}
+	if after != "" {
+		args["after"] = after
+	}
+	r, err := fs.extension(ctx, "mogfs_list", args)
 	if err != nil {
 		return nil, "", false, err
 	}
 	n, _ := strconv.Atoi(r["count"])
-	out := make([]listed, 0, n)
+	out := make([]Entry, 0, n)
 	for i := 1; i <= n; i++ {
 		p := "e" + strconv.Itoa(i) + "_"
-		st := Stat{Kind: KindFile}
-		switch r[p+"type"] {
-		case "dir":
-			st.Kind = KindDir
-		case "symlink":
-			st.Kind = KindSymlink
-		}
-		st.FID, _ = strconv.ParseInt(r[p+"fid"], 10, 64)
-		st.Length, _ = strconv.ParseInt(r[p+"length"], 10, 64)
-		st.Class = r[p+"class"]
-		st.DevCount, _ = strconv.Atoi(r[p+"devcount"])
-		if r[p+"mode"] != "" {
-			a := parseAttr(r, p)
-			st.Attr, st.HasAttr = a, true
-		}
-		out = append(out, listed{name: r[p+"name"], st: st})
+		out = append(out, Entry{Seg: r[p+"name"], St: parseEntry(r, p)})
 	}
-	return out, r["next_after"], r["done"] == "1" || n == 0, nil
+	done := r["done"] == "1" || n == 0 && r["next_after"] == ""
+	return out, r["next_after"], done, nil
+}
+
+// parseEntry reads one mogfs_list or mogfs_lookup entry: type, the file
+// row and, when recorded, the attributes.
+func parseEntry(r map[string]string, p string) Stat {
+	st := Stat{Kind: KindFile}
+	switch r[p+"type"] {
+	case "dir":
+		st.Kind = KindDir
+	case "symlink":
+		st.Kind = KindSymlink
+	}
+	st.FID, _ = strconv.ParseInt(r[p+"fid"], 10, 64)
+	st.Length, _ = strconv.ParseInt(r[p+"length"], 10, 64)
+	st.Class = r[p+"class"]
+	st.DevCount, _ = strconv.Atoi(r[p+"devcount"])
+	if r[p+"mode"] != "" {
+		st.Attr, st.HasAttr = parseAttr(r, p), true
+	}
+	return st
 }
 
 func parseAttr(r map[string]string, p string) Attr {

@@ -64,9 +64,12 @@ type FS struct {
 	log     *slog.Logger
 	met     *metrics.Mount // nil-safe
 	started time.Time
-	noExt   atomic.Bool  // the tracker answered unknown_command to an extension
-	caps    atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
-	local   localDirs    // directories made here without the extension
+	noExt   atomic.Bool // the tracker answered unknown_command to an extension
+	// noLookup: the tracker has the extension but not mogfs_lookup (an
+	// older mogfs tracker during a rolling upgrade).
+	noLookup atomic.Bool
+	caps     atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
+	local    localDirs    // directories made here without the extension
 }
 
 // New returns an FS.
@@ -108,11 +111,33 @@ func (fs *FS) Domains(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Lookup finds segment seg in directory dir (a prefix) of domain. The
-// attribute row and the file row are asked for at once, on two
-// connections, so a lookup waits for one round trip (two for a directory
-// that exists only through the keys under it).
+// Lookup finds segment seg in directory dir (a prefix) of domain, never by
+// listing the directory. With the extension it is one mogfs_lookup: one
+// round trip, which the tracker answers with at most four indexed point
+// queries (the key, its attribute row, and for a miss a probe for keys and
+// for explicit directories below dir+seg+"/"). A tracker without
+// mogfs_lookup (a stock one, or an older mogfs) gets lookupSplit.
 func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
+	if fs.noExt.Load() || fs.noLookup.Load() {
+		return fs.lookupSplit(ctx, domain, dir, seg)
+	}
+	r, err := fs.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "dir": dir, "name": seg})
+	switch {
+	case err == nil:
+		return parseEntry(r, ""), nil
+	case protocol.IsCode(err, "unknown_key"):
+		return Stat{}, ErrNotFound
+	case protocol.IsCode(err, "unknown_command"):
+		fs.noLookup.Store(true)
+		return fs.lookupSplit(ctx, domain, dir, seg)
+	}
+	return Stat{}, err
+}
+
+// lookupSplit is Lookup through the stock commands: file_info and the
+// attribute row at once, on two connections (one round trip of waiting),
+// then for a miss one list_keys probe of a single key below dir+seg+"/".
+func (fs *FS) lookupSplit(ctx context.Context, domain, dir, seg string) (Stat, error) {
 	key := ChildKey(dir, seg)
 	var a Attr
 	var hasAttr bool
@@ -190,85 +215,88 @@ func (fs *FS) hasChildren(ctx context.Context, domain, dir string) (bool, error)
 	return len(keys) > 0, nil
 }
 
-// ReadDir calls fn for each child of directory dir, in name order, paging
-// through mogfs_list (or, on a stock tracker, list_keys with a skip-scan
-// past each sub-directory), then for each mount-local sub-directory the
-// tracker did not name. fn returns false to stop.
-func (fs *FS) ReadDir(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
-	local := fs.local.children(domain, dir)
-	if len(local) == 0 {
-		return fs.readDir(ctx, domain, dir, fn)
-	}
-	seen := make(map[string]bool, len(local))
-	stopped := false
-	err := fs.readDir(ctx, domain, dir, func(seg string, st Stat) bool {
-		seen[seg] = true
-		if !fn(seg, st) {
-			stopped = true
-			return false
-		}
-		return true
-	})
-	if err != nil || stopped {
-		return err
-	}
-	for _, seg := range local {
-		// A key of the same name (stored by another client) wins, as a
-		// file wins over a key prefix of the same name.
-		if !seen[seg] && !fn(seg, Stat{Kind: KindDir}) {
-			return nil
-		}
-	}
-	return nil
+// Entry is one child of a directory as a listing names it: its key
+// segment (NameOf gives the file name) and what the listing told of it.
+type Entry struct {
+	Seg string
+	St  Stat
 }
 
-// readDir is ReadDir without the mount-local directories.
-func (fs *FS) readDir(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
-	after := ""
-	for {
-		ents, next, done, err := fs.list(ctx, domain, dir, after, 1000)
-		if errors.Is(err, ErrNotSupported) {
-			return fs.readDirKeys(ctx, domain, dir, fn)
-		}
+// ListPage returns up to about limit children of directory dir after
+// cursor `after` ("" for the start), in listing order, with the cursor of
+// the next page; done reports the end. With the extension a page is one
+// mogfs_list round trip of a few statements on the tracker, whatever the
+// directory's size; on a stock tracker it is derived from list_keys (see
+// listKeysPage). Mount-local directories are not included (see DirReader).
+func (fs *FS) ListPage(ctx context.Context, domain, dir, after string, limit int) ([]Entry, string, bool, error) {
+	ents, next, done, err := fs.list(ctx, domain, dir, after, limit)
+	if errors.Is(err, ErrNotSupported) {
+		return fs.listKeysPage(ctx, domain, dir, after, limit)
+	}
+	return ents, next, done, err
+}
+
+// listKeysPage derives a page of a directory's children from key names,
+// for trackers without mogfs_list. The cursor is the listing position (a
+// name, or name+"/" for a sub-directory); after a key dir+"name/..." it
+// continues after dir+"name/\xff", skipping the rest of that sub-tree with
+// one more list_keys (so a stock tracker costs a request per sub-directory:
+// it has nothing better).
+func (fs *FS) listKeysPage(ctx context.Context, domain, dir, after string, limit int) ([]Entry, string, bool, error) {
+	var out []Entry
+	cursor := ""
+	switch {
+	case strings.HasSuffix(after, "/"):
+		cursor = dir + after + "\xff"
+	case after != "":
+		cursor = dir + after
+	}
+	for len(out) < limit {
+		keys, _, err := fs.c.ListKeys(ctx, domain, dir, cursor, 1000)
 		if err != nil {
-			return err
+			return nil, "", false, err
 		}
-		for _, e := range ents {
-			if !fn(e.name, e.st) {
-				return nil
-			}
-		}
-		if done || next == "" || next == after {
-			return nil
-		}
-		after = next
-	}
-}
-
-// readDirKeys derives a directory's children from key names, for trackers
-// without mogfs_list. After a key dir+"name/..." it continues after
-// dir+"name/\xff", skipping the rest of that sub-tree.
-func (fs *FS) readDirKeys(ctx context.Context, domain, dir string, fn func(seg string, st Stat) bool) error {
-	after := ""
-	for {
-		keys, _, err := fs.c.ListKeys(ctx, domain, dir, after, 1000)
-		if err != nil || len(keys) == 0 {
-			return err
+		if len(keys) == 0 {
+			return out, "", true, nil
 		}
 		for _, k := range keys {
 			rest := strings.TrimPrefix(k, dir)
 			if i := strings.IndexByte(rest, '/'); i >= 0 {
-				if !fn(rest[:i], Stat{Kind: KindDir}) {
-					return nil
-				}
-				after = dir + rest[:i] + "/\xff"
+				out = append(out, Entry{Seg: rest[:i], St: Stat{Kind: KindDir}})
+				cursor = dir + rest[:i] + "/\xff"
 				break // re-list after the skipped sub-tree
 			}
-			if !fn(rest, Stat{Kind: KindFile, Length: -1}) {
-				return nil
+			out = append(out, Entry{Seg: rest, St: Stat{Kind: KindFile, Length: -1}})
+			cursor = k
+			if len(out) == limit {
+				break
 			}
-			after = k
 		}
+	}
+	last := out[len(out)-1]
+	next := last.Seg
+	if last.St.Kind == KindDir {
+		next += "/"
+	}
+	return out, next, false, nil
+}
+
+// isEmpty reports whether directory dir has no child: the first page of
+// its listing, one entry long.
+func (fs *FS) isEmpty(ctx context.Context, domain, dir string) (bool, error) {
+	if len(fs.local.children(domain, dir)) > 0 {
+		return false, nil
+	}
+	after := ""
+	for {
+		ents, next, done, err := fs.ListPage(ctx, domain, dir, after, 1)
+		if err != nil || len(ents) > 0 {
+			return err == nil && len(ents) == 0, err
+		}
+		if done {
+			return true, nil
+		}
+		after = next // a page of shadowed names only
 	}
 }
 
@@ -306,15 +334,12 @@ func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint
 // directory (made by Mkdir on a tracker without the extension).
 func (fs *FS) IsLocalDir(domain, dir string) bool { return fs.local.has(domain, dir) }
 
-// Rmdir removes an empty directory.
-// One listing answers for both kinds of children: keys under dir and
-// explicit (attribute-row) sub-directories.
+// Rmdir removes an empty directory. A one-entry listing answers for both
+// kinds of children: keys under dir and explicit sub-directories.
 func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
-	nonEmpty := false
-	if err := fs.ReadDir(ctx, domain, dir, func(string, Stat) bool { nonEmpty = true; return false }); err != nil {
+	if empty, err := fs.isEmpty(ctx, domain, dir); err != nil {
 		return err
-	}
-	if nonEmpty {
+	} else if !empty {
 		return ErrNotEmpty
 	}
 	if err := fs.delAttr(ctx, domain, AttrPath(dir)); err != nil {
@@ -377,9 +402,9 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
 	if strings.HasPrefix(to, from) {
 		return fmt.Errorf("%w: directory into itself", syscall.EINVAL)
 	}
-	if sub, err := fs.hasChildren(ctx, domain, to); err != nil {
+	if empty, err := fs.isEmpty(ctx, domain, to); err != nil {
 		return err
-	} else if sub || len(fs.local.children(domain, to)) > 0 {
+	} else if !empty {
 		return ErrNotEmpty
 	}
 	if err := fs.delAttr(ctx, domain, AttrPath(to)); err != nil {
