@@ -222,8 +222,8 @@ func Run(ctx context.Context, cfg Config) error {
 		root = &node{m: m, role: roleEntry, st: vfs.Stat{Kind: vfs.KindDir}}
 	}
 	fsOpts := &fs.Options{
-		EntryTimeout:    &opt.EntryTimeout,
-		AttrTimeout:     &opt.AttrTimeout,
+		EntryTimeout: &opt.EntryTimeout,
+		AttrTimeout:  &opt.AttrTimeout,
 		// A name that is not there is remembered as long as one that is
 		// (entry_timeout): cp, tar -x and mkdir -p look up every name
 		// before creating it. Names made through other mounts show up

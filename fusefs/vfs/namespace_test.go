@@ -315,5 +315,3 @@ func TestLongNameLookupIsBounded(t *testing.T) {
 		t.Errorf("ResolveName of a missing long name = %v", err)
 	}
 }
-
-
