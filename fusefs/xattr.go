@@ -20,6 +20,13 @@ var _ = (fs.NodeGetxattrer)((*node)(nil))
 // Getxattr returns one of the user.mogilefs.* attributes of a stored file.
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (_ uint32, errno syscall.Errno) {
 	defer n.m.observe("getxattr", time.Now(), &errno)
+	if !strings.HasPrefix(attr, "user.") {
+		// No ACLs, security labels or trusted attributes: "not
+		// supported" (not "no such attribute"), which tools such as
+		// ls -l remember for the whole file system instead of asking
+		// again for every file (two FUSE round trips a file).
+		return 0, syscall.EOPNOTSUPP
+	}
 	if !n.isFile() {
 		return 0, syscall.ENODATA
 	}

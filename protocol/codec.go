@@ -116,9 +116,15 @@ func DecodeArgs(s string) map[string]string {
 	return out
 }
 
+// sortedArgsMax is the largest argument list EncodeArgs sorts.
+const sortedArgsMax = 256
+
 // EncodeArgs encodes args as "k=v&k=v" with Escape applied to names and
-// values. Keys are sorted so output is deterministic; the original's order is
-// random and clients must not depend on it.
+// values. Up to sortedArgsMax keys are sorted, so requests and ordinary
+// replies are deterministic (logs, transcripts); the original's order is
+// random and clients must not depend on it, so a long listing reply
+// (mogfs_list: thousands of keys) skips the sort, which cost more than
+// the query that filled it.
 func EncodeArgs(args map[string]string) string {
 	if len(args) == 0 {
 		return ""
@@ -127,7 +133,9 @@ func EncodeArgs(args map[string]string) string {
 	for k := range args {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	if len(keys) <= sortedArgsMax {
+		sort.Strings(keys)
+	}
 	var b strings.Builder
 	for i, k := range keys {
 		if i > 0 {

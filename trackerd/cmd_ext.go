@@ -213,12 +213,10 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 
 // entryReply writes one directory entry (mogfs_list, mogfs_lookup) under
 // prefix p: name, type, the file row of a file, and the attributes when
-// there are any (empty values otherwise).
+// there are any. Absent fields are left out (a reader takes them as
+// empty): most entries of a big listing have no attribute row.
 func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.Attr, hasAttr bool, p string, out reply) {
 	out[p+"name"] = name
-	for _, k := range []string{"fid", "length", "class", "devcount", "mode", "uid", "gid", "mtime", "ctime", "atime", "target"} {
-		out[p+k] = ""
-	}
 	typ := "dir"
 	if !isDir {
 		typ = "file"
@@ -237,7 +235,9 @@ func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.At
 		out[p+"mtime"] = formatTime(a.MTime)
 		out[p+"ctime"] = formatTime(a.CTime)
 		out[p+"atime"] = formatTime(a.ATime)
-		out[p+"target"] = a.Target
+		if a.Target != "" {
+			out[p+"target"] = a.Target
+		}
 	}
 	out[p+"type"] = typ
 }
