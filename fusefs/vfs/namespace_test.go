@@ -65,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	must(t, err)
 	must(t, c.CreateDevice(ctx, "n1", 1, "alive"))
 	e.fs = New(Config{Client: c, Options: Options{CacheDir: t.TempDir(), BlockSize: 1 << 20}})
-	e.db, err = sql.Open("sqlite3", "file:"+dbPath+"?_busy_timeout=10000")
+	e.db, err = sql.Open("sqlite3", "file:"+dbPath+"?_busy_timeout=10000&_txlock=immediate")
 	must(t, err)
 	t.Cleanup(func() { e.db.Close() })
 	must(t, e.db.QueryRowContext(ctx, "SELECT dmid FROM domain WHERE namespace = ?", e.domain).Scan(&e.dmid))
