@@ -37,13 +37,15 @@ func canMount() error {
 // mount runs mogfs in the foreground (so we own its PID) on dir and waits
 // until the kernel lists the mount. The block cache holds a whole
 // sequential file, so "cached" reads measure the cache, not the network.
-func (r *runner) mount(dir string, n int) (*mountProc, error) {
+// extra options come after these and win (cache_size=, say).
+func (r *runner) mount(dir string, n int, extra ...string) (*mountProc, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	opts := []string{"domain=" + benchDomain, "class=" + benchClass,
 		fmt.Sprintf("cache_size=%d", r.sz.MountSeq+64<<20),
 		"cache_dir=" + filepath.Join(r.cfg.Dir, "mogfs-cache")}
+	opts = append(opts, extra...)
 	p, err := startProc(r.cfg.Dir, fmt.Sprintf("mogfs%d", n), filepath.Join(r.cfg.Bin, "mogfs"),
 		r.c.tracker, dir, "-f", "-o", strings.Join(opts, ","))
 	if err != nil {

@@ -24,24 +24,31 @@ type Sizes struct {
 	RandReads  int           // 4 KiB random reads per rep
 	SmallFiles int           // small files created per rep on the mount
 	TreeFiles  int           // files of $GOROOT/src extracted per rep (0 = all)
+	// The scale section: a directory of ScaleEntries entries beside one
+	// of 1,000, ScaleSample of each operation a rep, and find over
+	// ScaleFindKeys keys in directories of 100.
+	ScaleEntries, ScaleSample, ScaleFindKeys int
 }
 
 // Quick is the --quick preset: under five minutes on two cores.
 func Quick() Sizes {
 	return Sizes{Reps: 3, Keys: 5000, OpTime: time.Second, NodeBig: 64 << 20, Small: 1000,
-		ClientBig: 256 << 20, MountSeq: 256 << 20, RandReads: 5000, SmallFiles: 2000, TreeFiles: 400}
+		ClientBig: 256 << 20, MountSeq: 256 << 20, RandReads: 5000, SmallFiles: 2000, TreeFiles: 400,
+		ScaleEntries: 20_000, ScaleSample: 200, ScaleFindKeys: 100_000}
 }
 
 // Full is the default preset.
 func Full() Sizes {
 	return Sizes{Reps: 5, Keys: 100_000, OpTime: 3 * time.Second, NodeBig: 256 << 20, Small: 5000,
-		ClientBig: 1 << 30, MountSeq: 1 << 30, RandReads: 20_000, SmallFiles: 10_000, TreeFiles: 0}
+		ClientBig: 1 << 30, MountSeq: 1 << 30, RandReads: 20_000, SmallFiles: 10_000, TreeFiles: 0,
+		ScaleEntries: 100_000, ScaleSample: 1000, ScaleFindKeys: 1_000_000}
 }
 
 // Tiny runs every workload once at minimal size, for the package's test.
 func Tiny() Sizes {
 	return Sizes{Reps: 1, Keys: 200, OpTime: 100 * time.Millisecond, NodeBig: 1 << 20, Small: 50,
-		ClientBig: 1 << 20, MountSeq: 4 << 20, RandReads: 200, SmallFiles: 50, TreeFiles: 50}
+		ClientBig: 1 << 20, MountSeq: 4 << 20, RandReads: 200, SmallFiles: 50, TreeFiles: 50,
+		ScaleEntries: 2000, ScaleSample: 20, ScaleFindKeys: 1000}
 }
 
 // Config configures Run.
@@ -61,7 +68,7 @@ type Config struct {
 	// ($(go env GOROOT)/src); "" fails those rows.
 	GoSrc string
 	// Only names the sections to run ("tracker", "stord", "client",
-	// "mount"); nil runs all of them. Memory is always reported.
+	// "mount", "scale"); nil runs all of them. Memory is always reported.
 	Only []string
 	// Progress receives one line per finished rep (nil: none).
 	Progress io.Writer
@@ -122,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sections := []struct {
 		name string
 		run  func(context.Context) error
-	}{{"tracker", r.tracker}, {"stord", r.storage}, {"client", r.client}, {"mount", r.fuse}}
+	}{{"tracker", r.tracker}, {"stord", r.storage}, {"client", r.client}, {"mount", r.fuse}, {"scale", r.scale}}
 	for _, s := range sections {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.name) {
 			if s.name == "mount" {

@@ -41,7 +41,7 @@ func run() error {
 	bin := flag.String("bin", "bin", "directory with trackerd, stord and mogfs")
 	dir := flag.String("dir", "", "scratch directory on the disk under test (default a new one in $TMPDIR, removed afterwards)")
 	gosrc := flag.String("gosrc", "", "source tree for the tar workload (default $(go env GOROOT)/src)")
-	only := flag.String("only", "", "comma-separated sections to run (tracker,stord,client,mount; default all)")
+	only := flag.String("only", "", "comma-separated sections to run (tracker,stord,client,mount,scale; default all)")
 	verbose := flag.Bool("v", true, "print each rep's figures on stderr")
 	flag.Parse()
 
