@@ -43,18 +43,30 @@
 // is, so copying a tree in and out is the identity. A name starting with
 // ".mogfs%" addresses the segment it decodes to: `cat "d/.mogfs%%2E"` reads
 // key "d/.", and creating ".mogfs%" in d creates key "d/". A long name is
-// resolved by listing its directory and matching the hash. A name that
-// starts with the prefix but is not the canonical escape of a segment is
-// EINVAL, so every key has exactly one name.
+// resolved by listing the names of its directory that start with the same
+// head and matching the hash. A name that starts with the prefix but is not
+// the canonical escape of a segment is EINVAL, so every key has exactly one
+// name.
 //
 // A key that is both a file and a directory prefix ("a" and "a/b") is
-// ambiguous: a lookup of "a" finds the file, and the keys under "a/" stay
-// reachable through the client tools only.
+// ambiguous: a lookup of "a" finds the file (a listing names it once, as
+// the file), and the keys under "a/" stay reachable through the client
+// tools only.
+//
+// # Directories of any size
+//
+// Nothing here lists a directory to answer for one name: Lookup is one
+// mogfs_lookup (indexed point queries on the tracker), and a directory is
+// read through a DirReader, a page of DirPage entries per mogfs_list, one
+// page held per open directory. The entries of the page just read answer
+// READDIRPLUS's lookups, so ls -l costs a round trip per page. Only a name
+// too long for the kernel (see below) is found by listing, and then only
+// the names that share its head.
 //
 // # Consistency
 //
 // Attributes and entries are cached in the kernel for attr_timeout and
-// entry_timeout. Opening a file re-reads its fid from the tracker
+// entry_timeout, and so is the absence of a name (a negative entry). Opening a file re-reads its fid from the tracker
 // (close-to-open), so a change made through another mount or client is seen
 // by the next open. A fid's bytes never change, so cached blocks never need
 // invalidation.
