@@ -229,15 +229,7 @@ func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.At
 		if !isDir && a.Mode&0o170000 == 0o120000 {
 			typ = "symlink"
 		}
-		out[p+"mode"] = strconv.FormatUint(uint64(a.Mode), 8)
-		out[p+"uid"] = strconv.FormatUint(uint64(a.UID), 10)
-		out[p+"gid"] = strconv.FormatUint(uint64(a.GID), 10)
-		out[p+"mtime"] = formatTime(a.MTime)
-		out[p+"ctime"] = formatTime(a.CTime)
-		out[p+"atime"] = formatTime(a.ATime)
-		if a.Target != "" {
-			out[p+"target"] = a.Target
-		}
+		attrReply(a, p, out)
 	}
 	out[p+"type"] = typ
 }

@@ -110,42 +110,54 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// attrBatch is how many paths one GetAttrs query asks for (well below
-// SQLite's and MySQL's placeholder limits).
-const attrBatch = 500
+// inBatch is how many values one queryIn statement carries: a page of
+// 1,000 in one, well below SQLite's (32,766) and MySQL's (65,535)
+// placeholder limits.
+const inBatch = 1000
 
-// GetAttrs reads the attributes of several paths of a domain, a query per
-// attrBatch paths; paths without a row are absent from the map.
-func (s *Store) GetAttrs(ctx context.Context, dmid int, paths []string) (map[string]Attr, error) {
-	out := make(map[string]Attr, len(paths))
-	for len(paths) > 0 {
-		n := min(len(paths), attrBatch)
+// queryIn runs q (a SELECT ending in "dmid = ? AND col IN", without the
+// list) for the values in batches of inBatch, calling each for every row.
+// Not through the statement cache: the text varies with the batch size.
+func (s *Store) queryIn(ctx context.Context, q string, dmid int, vals []string, each func(*sql.Rows) error) error {
+	for len(vals) > 0 {
+		n := min(len(vals), inBatch)
 		args := make([]any, 0, n+1)
 		args = append(args, dmid)
-		for _, p := range paths[:n] {
-			args = append(args, p)
+		for _, v := range vals[:n] {
+			args = append(args, v)
 		}
-		// Not through the statement cache: the text varies with n.
 		s.queries.Add(1)
-		rows, err := s.r.QueryContext(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path IN (?"+
-			strings.Repeat(",?", n-1)+")", args...)
+		rows, err := s.r.QueryContext(ctx, q+" (?"+strings.Repeat(",?", n-1)+")", args...)
 		if err != nil {
-			return nil, fmt.Errorf("meta: get attrs: %w", err)
+			return err
 		}
 		for rows.Next() {
-			a, err := scanAttr(rows)
-			if err != nil {
+			if err := each(rows); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("meta: get attrs: %w", err)
+				return err
 			}
-			out[a.Path] = a
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("meta: get attrs: %w", err)
+			return err
 		}
-		paths = paths[n:]
+		vals = vals[n:]
+	}
+	return nil
+}
+
+// GetAttrs reads the attributes of several paths of a domain, a query per
+// 1,000 paths; paths without a row are absent from the map.
+func (s *Store) GetAttrs(ctx context.Context, dmid int, paths []string) (map[string]Attr, error) {
+	out := make(map[string]Attr, len(paths))
+	err := s.queryIn(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path IN", dmid, paths, func(rows *sql.Rows) error {
+		a, err := scanAttr(rows)
+		out[a.Path] = a
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta: get attrs: %w", err)
 	}
 	return out, nil
 }

@@ -133,32 +133,14 @@ func (s *Store) dropShadowed(ctx context.Context, dmid int, P string, ents []Dir
 		return ents, nil
 	}
 	have := map[string]bool{}
-	for len(keys) > 0 {
-		n := min(len(keys), shadowBatch)
-		args := make([]any, 0, n+1)
-		args = append(args, dmid)
-		for _, k := range keys[:n] {
-			args = append(args, k)
-		}
-		rows, err := s.r.QueryContext(ctx, "SELECT dkey FROM file WHERE dmid = ? AND dkey IN (?"+strings.Repeat(",?", n-1)+")", args...)
-		s.queries.Add(1)
-		if err != nil {
-			return nil, fmt.Errorf("meta: list dir: %w", err)
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("meta: list dir: %w", err)
-			}
-			have[k] = true
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("meta: list dir: %w", err)
-		}
-		keys = keys[n:]
+	err := s.queryIn(ctx, "SELECT dkey FROM file WHERE dmid = ? AND dkey IN", dmid, keys, func(rows *sql.Rows) error {
+		var k string
+		err := rows.Scan(&k)
+		have[k] = true
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta: list dir: %w", err)
 	}
 	if len(have) == 0 {
 		return ents, nil
@@ -190,7 +172,7 @@ func (s *Store) walkKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 		return nil, false, err
 	}
 	out := make([]DirEntry, 0, min(n, 1024))
-	dir, read := "", 0
+	dir, hasDir, read := "", false, 0 // dir may be "": keys "P/" + "/..."
 	for rows.Next() {
 		read++
 		f, err := scanFile(rows)
@@ -201,7 +183,7 @@ func (s *Store) walkKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 		rest := f.Key[min(len(P), len(f.Key)):]
 		if name, _, isDir := strings.Cut(rest, "/"); isDir {
 			out = append(out, DirEntry{Name: name, IsDir: true})
-			dir = name
+			dir, hasDir = name, true
 			break // the rest of this scan is probably inside its sub-tree
 		}
 		out = append(out, DirEntry{Name: rest, File: f})
@@ -210,8 +192,8 @@ func (s *Store) walkKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	if dir == "" || len(out) == n {
-		return out, dir == "" && read < n, nil
+	if !hasDir || len(out) == n {
+		return out, !hasDir && read < n, nil
 	}
 	more, done, err := s.skipKeys(ctx, dmid, P, ">=", P+dir+"0", hi, bounded, n-len(out))
 	return append(out, more...), done, err
@@ -336,7 +318,3 @@ func (s *Store) HasChildren(ctx context.Context, dmid int, P string) (bool, erro
 	}
 	return false, nil
 }
-
-// shadowBatch is how many names one dropShadowed statement checks: a whole
-// page of 1,000 in one.
-const shadowBatch = 1000
