@@ -68,7 +68,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	// create_open now, while the caller writes: close(2) then waits only
 	// for the PUT and create_close.
 	pre := n.m.fs.PreOpen(domain, vfs.ChildKey(dir, seg))
-	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true, pre: pre}, fs.StableAttr{Mode: syscall.S_IFREG})
+	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true, pre: pre})
 	cn := ch.Operations().(*node)
 	n.m.track(cn)
 	cn.fillEntry(out)
@@ -105,7 +105,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		// Nothing of mode or owner is kept: show what later lookups will.
 		st = vfs.Stat{Kind: vfs.KindDir}
 	}
-	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now}, fs.StableAttr{Mode: syscall.S_IFDIR})
+	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0
 }
@@ -247,7 +247,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if err != nil {
 		return nil, n.m.errno("symlink", err)
 	}
-	ch := n.NewInode(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()}, fs.StableAttr{Mode: syscall.S_IFLNK})
+	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0
 }

@@ -46,6 +46,8 @@ type mount struct {
 	met      *metrics.Mount // nil without metrics_listen
 	uid, gid uint32
 
+	lru *inodeLRU // bounds the inodes kept (max_inodes)
+
 	mu     sync.Mutex         // guards open, doms, domsAt
 	open   map[*node]struct{} // nodes with a write session, flushed at unmount
 	doms   []string
@@ -195,7 +197,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	m := &mount{
 		fs:  vfs.New(vfs.Config{Client: c, Cache: bc, Options: opt, Logger: log, Metrics: met}),
-		opt: opt, log: log, met: met, open: map[*node]struct{}{},
+		opt: opt, log: log, met: met, open: map[*node]struct{}{}, lru: newInodeLRU(opt.MaxInodes),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 	}
 	if opt.HasUID {
@@ -252,6 +254,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("%w %s: %v", ErrMountpoint, opt.Mountpoint, err)
 	}
 	log.Info("mounted", "mountpoint", opt.Mountpoint, "trackers", opt.Trackers, "domain", opt.Domain)
+	sctx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go m.lru.sweep(sctx)
 	if cfg.Ready != nil {
 		cfg.Ready()
 	}

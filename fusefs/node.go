@@ -1,6 +1,7 @@
 package fusefs
 
 import (
+	"container/list"
 	"context"
 	"os"
 	"sync"
@@ -14,7 +15,8 @@ import (
 )
 
 // Lock order: node.mu of a parent before node.mu of a child; node.mu before
-// a vfs.Session's own lock. No tracker round trip happens with a node.mu
+// a vfs.Session's own lock; inodeLRU.mu before node.mu (touch is never
+// called with a node.mu held). No tracker round trip happens with a node.mu
 // held except a session's upload, which must exclude writes anyway.
 
 // role says what a node stands for.
@@ -41,6 +43,8 @@ type node struct {
 	sessRefs int          // handles using sess
 	newFile  bool         // created here and never stored: persist mode/owner on upload
 	unlinked bool         // removed while open: never upload again
+
+	lru *list.Element // this node in m.lru; guarded by m.lru.mu, not mu
 }
 
 var _ = (fs.NodeLookuper)((*node)(nil))
@@ -103,6 +107,7 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 				cn.st, cn.stAt = st, at
 			}
 			cn.mu.Unlock()
+			n.m.lru.touch(cn)
 			return ch
 		}
 	}
@@ -110,8 +115,20 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 	if r == roleEntry {
 		seg, _ = vfs.SegmentOf(name)
 	}
-	cn := &node{m: n.m, role: r, seg: seg, st: st, stAt: at}
-	return n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(st.Kind)})
+	return n.newChild(ctx, &node{m: n.m, role: r, seg: seg, st: st, stAt: at})
+}
+
+// newChild makes the inode of a new child node and counts it in the LRU.
+func (n *node) newChild(ctx context.Context, cn *node) *fs.Inode {
+	kind := cn.st.Kind
+	if cn.role != roleEntry {
+		kind = vfs.KindDir
+	}
+	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(kind)})
+	if ops, ok := ch.Operations().(*node); ok {
+		n.m.lru.touch(ops) // the inode that is used: an existing one may win a race
+	}
+	return ch
 }
 
 func typeBits(k vfs.Kind) uint32 {

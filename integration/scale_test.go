@@ -252,3 +252,35 @@ func TestFUSECopyRealTree(t *testing.T) {
 		t.Fatalf("diff -r: %v\n%.2000s", err, out)
 	}
 }
+
+// TestFUSEFindMemory: find over 300,000 keys (3,000 directories of 100)
+// keeps the mount within its cache budget plus 100 MB: past max_inodes the
+// mount has the kernel drop the oldest names, and the kernel's FORGETs free
+// the inodes (unbounded, this walk grows the mount by about 250 MB).
+func TestFUSEFindMemory(t *testing.T) {
+	testenv.RequireFUSE(t)
+	if testing.Short() {
+		t.Skip("slow: walks 300,000 keys")
+	}
+	const nKeys, cacheMiB = 300_000, 16
+	c := StartCluster(t, ClusterOpts{})
+	keys := make([]string, 0, nKeys)
+	for i := range nKeys {
+		keys = append(keys, fmt.Sprintf("tree/d%05d/f%03d", i/100, i%100))
+	}
+	seedKeys(t, c, keys, c.Nodes[0].DevIDs[0])
+	m := mountMogfs(t, c, fmt.Sprintf("cache_size=%dM", cacheMiB)) // max_inodes at its default
+	start := time.Now()
+	out, err := exec.Command("find", filepath.Join(m.Dir, "tree")).Output()
+	if err != nil {
+		t.Fatalf("find: %v", err)
+	}
+	if n := strings.Count(string(out), "\n"); n != nKeys+nKeys/100+1 {
+		t.Errorf("find printed %d names, want %d", n, nKeys+nKeys/100+1)
+	}
+	peak := vmHWM(t, m.cmd.Process.Pid)
+	t.Logf("find over %d keys in %v; mogfs peak RSS %d MiB (cache_size %d MiB)", nKeys, time.Since(start), peak>>20, cacheMiB)
+	if limit := int64(cacheMiB<<20 + 100e6); peak > limit {
+		t.Errorf("mogfs peak RSS %d MiB, want at most cache_size + 100 MB (%d MiB)", peak>>20, limit>>20)
+	}
+}

@@ -21,6 +21,7 @@ type Options struct {
 	AttrTimeout  time.Duration // attr_timeout=: kernel attribute cache
 	EntryTimeout time.Duration // entry_timeout=: kernel name cache
 	BlockSize    int           // block_size=: read block size in bytes
+	MaxInodes    int           // max_inodes=: inodes kept before the oldest names are dropped (0 = no bound)
 	ReadOnly     bool          // ro
 	AllowOther   bool          // allow_other
 	DefaultPerms bool          // default_permissions
@@ -71,6 +72,14 @@ var optionTable = []option{
 		o.BlockSize = int(n)
 		return nil
 	}},
+	{"max_inodes", true, "inodes the mount keeps before it asks the kernel to drop the least recently used names (default 50000; 0 = no bound)", func(o *Options, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%w: max_inodes %q", ErrBadOption, v)
+		}
+		o.MaxInodes = n
+		return nil
+	}},
 	{"uid", true, "owner of files without stored attributes", func(o *Options, v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
 		o.UID, o.HasUID = uint32(n), true
@@ -119,6 +128,7 @@ func Defaults() Options {
 		AttrTimeout:  time.Second,
 		EntryTimeout: time.Second,
 		BlockSize:    1 << 20,
+		MaxInodes:    50_000, // about 40 MB of inodes
 	}
 }
 
