@@ -42,6 +42,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"FastPaths", testFastPaths},
 		{"ListDir", testListDir},
 		{"ListDirScale", testListDirScale},
+		{"ListDirRandom", testListDirRandom},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
