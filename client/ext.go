@@ -21,6 +21,7 @@ type Attr struct {
 	UID, GID            uint32
 	MTime, CTime, ATime time.Time
 	Target              string // symlink target
+	Ino                 int64  // inode number the mount shows (0: none recorded)
 }
 
 // Entry is one child of a directory listed by List.

@@ -65,9 +65,17 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		return nil, nil, 0, n.m.errno("create", err)
 	}
 	domain, dir := n.where()
-	// create_open now, while the caller writes: close(2) then waits only
-	// for the PUT and create_close.
+	// create_open now: close(2) then waits only for the PUT and
+	// create_close. Its fid, unique and never reused, is the file's inode
+	// number for life (recorded with its attributes, kept across renames
+	// and overwrites), so the create waits for it.
 	pre := n.m.fs.PreOpen(domain, vfs.ChildKey(dir, seg))
+	fid, err := pre.FID(ctx)
+	if err != nil {
+		sess.Close()
+		return nil, nil, 0, n.m.errno("create", err)
+	}
+	st.Attr.Ino = fid
 	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true, pre: pre})
 	cn := ch.Operations().(*node)
 	n.m.track(cn)
@@ -96,16 +104,11 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 		return nil, n.m.errno("mkdir", err)
 	}
 	uid, gid := callerOwner(ctx)
-	now := time.Now()
-	if err := n.m.fs.Mkdir(ctx, domain, vfs.ChildDir(dir, seg), mode, uid, gid); err != nil {
+	st, err := n.m.fs.Mkdir(ctx, domain, vfs.ChildDir(dir, seg), mode, uid, gid)
+	if err != nil {
 		return nil, n.m.errno("mkdir", err)
 	}
-	st := vfs.Stat{Kind: vfs.KindDir, HasAttr: true, Attr: vfs.Attr{IsDir: true, Mode: syscall.S_IFDIR | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
-	if n.m.fs.IsLocalDir(domain, vfs.ChildDir(dir, seg)) {
-		// Nothing of mode or owner is kept: show what later lookups will.
-		st = vfs.Stat{Kind: vfs.KindDir}
-	}
-	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now})
+	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()})
 	ch.Operations().(*node).fillEntry(out)
 	return ch, 0
 }
@@ -206,7 +209,11 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	}
 	var err error
 	if st.Kind == vfs.KindDir {
-		err = n.m.fs.RenameDir(ctx, domain, vfs.ChildDir(dir, seg), vfs.ChildDir(newDir, newSeg))
+		ino := n.inoOf(seg, roleEntry, st)
+		if ch != nil {
+			ino = ch.StableAttr().Ino
+		}
+		err = n.m.fs.RenameDir(ctx, domain, vfs.ChildDir(dir, seg), vfs.ChildDir(newDir, newSeg), ino)
 	} else {
 		err = n.m.fs.RenameFile(ctx, domain, vfs.ChildKey(dir, seg), vfs.ChildKey(newDir, newSeg))
 	}

@@ -52,6 +52,12 @@ var _ = (fs.NodeLookuper)((*node)(nil))
 // Lookup finds a child by name.
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("lookup", time.Now(), &errno)
+	// A lookup answered EINTR fails the caller's stat(2) or open(2) (the
+	// kernel does not restart them), and most programs do not retry: it
+	// runs to its end instead. A fatal signal still ends the wait (the
+	// kernel abandons the request).
+	ctx, cancel := uninterrupted(ctx)
+	defer cancel()
 	if n.role == roleDomainList {
 		doms, err := n.m.domains(ctx)
 		if err != nil {
@@ -100,8 +106,15 @@ func (n *node) entry(ctx context.Context, name, seg string, st vfs.Stat, at time
 // one. Reusing the inode keeps an open write session visible to lookups of
 // the same path and keeps inode numbers stable.
 func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at time.Time) *fs.Inode {
+	seg := name
+	if r == roleEntry {
+		seg, _ = vfs.SegmentOf(name)
+	}
 	if ch := n.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == typeBits(st.Kind) {
+		// The same type and inode number: the same entry (a key
+		// overwritten by a stock client, with no number recorded, is a
+		// new file, as a replaced file is).
+		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == typeBits(st.Kind) && ch.StableAttr().Ino == n.inoOf(seg, r, st) {
 			cn.mu.Lock()
 			if cn.sess == nil && st.Length >= 0 && at.After(cn.stAt) {
 				cn.st, cn.stAt = st, at
@@ -111,11 +124,17 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 			return ch
 		}
 	}
-	seg := name
-	if r == roleEntry {
-		seg, _ = vfs.SegmentOf(name)
-	}
 	return n.newChild(ctx, &node{m: n.m, role: r, seg: seg, st: st, stAt: at})
+}
+
+// inoOf is the inode number of child seg of n (role r, stat st): see
+// vfs.InoOf. A domain directory's is the hash of its name.
+func (n *node) inoOf(seg string, r role, st vfs.Stat) uint64 {
+	if r == roleDomain {
+		return vfs.DirIno(seg, "")
+	}
+	domain, dir := n.where()
+	return vfs.InoOf(domain, vfs.ChildKey(dir, seg), st)
 }
 
 // newChild makes the inode of a new child node and counts it in the LRU.
@@ -124,7 +143,7 @@ func (n *node) newChild(ctx context.Context, cn *node) *fs.Inode {
 	if cn.role != roleEntry {
 		kind = vfs.KindDir
 	}
-	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(kind)})
+	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(kind), Ino: n.inoOf(cn.seg, cn.role, cn.st)})
 	if ops, ok := ch.Operations().(*node); ok {
 		n.m.lru.touch(ops) // the inode that is used: an existing one may win a race
 	}
@@ -190,6 +209,8 @@ var _ = (fs.NodeGetattrer)((*node)(nil))
 // re-reading the tracker when the cached stat is older than attr_timeout.
 func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
 	defer n.m.observe("getattr", time.Now(), &errno)
+	ctx, cancel := uninterrupted(ctx) // as Lookup
+	defer cancel()
 	n.mu.Lock()
 	// Refresh after attr_timeout, and at once for a file whose size is not
 	// known yet (named by a stock tracker's list_keys).

@@ -58,6 +58,9 @@ func attrReply(a meta.Attr, prefix string, out reply) {
 	out[prefix+"ctime"] = formatTime(a.CTime)
 	out[prefix+"atime"] = formatTime(a.ATime)
 	out[prefix+"target"] = a.Target
+	if a.Ino != 0 {
+		out[prefix+"ino"] = strconv.FormatInt(a.Ino, 10)
+	}
 }
 
 func (t *Tracker) cmdGetAttr(r *request) (reply, error) {
@@ -90,6 +93,16 @@ func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
 	a.DomainID, a.Path = dom.ID, path
 	if _, err := parseAttrArgs(r, "", &a); err != nil {
 		return nil, err
+	}
+	// ino_default: an inode number for a row that has none yet (the mount
+	// keeps the numbers of directories it renames without overriding one
+	// recorded before).
+	if v := r.get("ino_default"); v != "" && a.Ino == 0 {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, protocol.Errf("bad_params", "invalid ino_default %q", v)
+		}
+		a.Ino = n
 	}
 	if err := t.store.SetAttr(r.ctx, a); err != nil {
 		return nil, dbErr("setattr", err)
@@ -139,6 +152,14 @@ func parseAttrArgs(r *request, prefix string, a *meta.Attr) (present bool, err e
 			}
 			*f.p = tm
 		}
+	}
+	if k := prefix + "ino"; r.has(k) {
+		present = true
+		n, err := strconv.ParseInt(r.get(k), 10, 64)
+		if err != nil || n < 0 {
+			return present, bad(k)
+		}
+		a.Ino = n
 	}
 	if prefix == "" && r.has("target") {
 		a.Target = r.get("target")

@@ -27,6 +27,7 @@ type Attr struct {
 	CTime    time.Time
 	ATime    time.Time
 	Target   string // symlink target
+	Ino      int64  // inode number recorded for the entry; 0 = none
 }
 
 // AttrChange lists the attribute fields to set; nil fields are left alone.
@@ -36,6 +37,8 @@ type AttrChange struct {
 	UID, GID            *uint32
 	MTime, CTime, ATime *time.Time
 	Target              *string
+	Ino                 *int64
+	InoDefault          *int64 // the inode number if none is recorded yet
 }
 
 // extension runs an extension command, turning unknown_command (a stock
@@ -89,6 +92,12 @@ func (fs *FS) setAttr(ctx context.Context, domain, path string, ch AttrChange) e
 	}
 	if ch.Target != nil {
 		args["target"] = *ch.Target
+	}
+	if ch.Ino != nil {
+		args["ino"] = strconv.FormatInt(*ch.Ino, 10)
+	}
+	if ch.InoDefault != nil {
+		args["ino_default"] = strconv.FormatInt(*ch.InoDefault, 10)
 	}
 	_, err := fs.extension(ctx, "mogfs_setattr", args)
 	return err
@@ -157,6 +166,7 @@ func parseAttr(r map[string]string, p string) Attr {
 	a.CTime = parseTime(r[p+"ctime"])
 	a.ATime = parseTime(r[p+"atime"])
 	a.Target = r[p+"target"]
+	a.Ino, _ = strconv.ParseInt(r[p+"ino"], 10, 64)
 	return a
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
@@ -319,15 +320,19 @@ func (fs *FS) FileInfo(ctx context.Context, domain, key string) (Stat, error) {
 // Mkdir records an empty directory (an isdir attribute row). On a tracker
 // without the extension the directory is mount-local: kept in memory
 // until a key stored under it makes it real, or gone at unmount.
-func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint32) error {
+// It returns what a lookup of the new directory will find.
+func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint32) (Stat, error) {
 	now := time.Now()
 	isDir, m := true, mode&07777|syscall.S_IFDIR
-	err := fs.setAttr(ctx, domain, AttrPath(dir), AttrChange{IsDir: &isDir, Mode: &m, UID: &uid, GID: &gid, MTime: &now, CTime: &now})
+	ino := int64(DirIno(domain, AttrPath(dir)))
+	err := fs.setAttr(ctx, domain, AttrPath(dir), AttrChange{IsDir: &isDir, Mode: &m, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Ino: &ino})
 	if errors.Is(err, ErrNotSupported) {
 		fs.local.add(domain, dir)
-		return nil
+		// Nothing of mode or owner is kept: show what later lookups will.
+		return Stat{Kind: KindDir}, nil
 	}
-	return err
+	a := Attr{IsDir: true, Mode: m, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Ino: ino}
+	return Stat{Kind: KindDir, Attr: a, HasAttr: true}, err
 }
 
 // IsLocalDir reports whether directory prefix dir exists as a mount-local
@@ -397,8 +402,10 @@ func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
 }
 
 // RenameDir renames every key under directory prefix from to prefix to, then
-// the attribute rows. The target must not exist or be empty.
-func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
+// the attribute rows. The target must not exist or be empty. ino is the
+// directory's inode number, recorded at the new path so that it stays the
+// same (a directory known only by its keys has none recorded).
+func (fs *FS) RenameDir(ctx context.Context, domain, from, to string, ino uint64) error {
 	if strings.HasPrefix(to, from) {
 		return fmt.Errorf("%w: directory into itself", syscall.EINVAL)
 	}
@@ -410,6 +417,7 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
 	if err := fs.delAttr(ctx, domain, AttrPath(to)); err != nil {
 		return err
 	}
+	subdirs := map[string]bool{} // below from, known by their keys
 	for {
 		// Renamed keys leave the prefix, so always list from the start.
 		keys, _, err := fs.c.ListKeys(ctx, domain, from, "", 1000)
@@ -420,6 +428,12 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
 			break
 		}
 		for _, k := range keys {
+			rel := strings.TrimPrefix(k, from)
+			for i := range len(rel) {
+				if rel[i] == '/' {
+					subdirs[rel[:i]] = true
+				}
+			}
 			if err := fs.c.Rename(ctx, domain, k, to+strings.TrimPrefix(k, from)); err != nil && !protocol.IsCode(err, "unknown_key") {
 				return err
 			}
@@ -430,7 +444,54 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string) error {
 	if errors.Is(err, ErrNotSupported) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Inode numbers stay: the directory's own, and those of the
+	// directories below it that had none recorded (their number was the
+	// hash of the old path), now recorded at the new paths.
+	isDir := true
+	if ino != 0 {
+		n := int64(ino)
+		if err := fs.setAttr(ctx, domain, AttrPath(to), AttrChange{IsDir: &isDir, Ino: &n}); err != nil {
+			return err
+		}
+	}
+	for sub := range subdirs {
+		n := int64(DirIno(domain, from+sub))
+		if err := fs.setAttr(ctx, domain, to+sub, AttrChange{IsDir: &isDir, InoDefault: &n}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DirIno is the inode number of a directory that has none recorded (one
+// known only by the keys below it, or made before inode numbers were
+// recorded): a hash of the domain and path with bit 62 set, so it never
+// meets a fid (fids count up from 1), and positive as a signed 64-bit
+// number.
+func DirIno(domain, path string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(domain))
+	h.Write([]byte{0})
+	h.Write([]byte(path))
+	return h.Sum64()&(1<<62-1) | 1<<62
+}
+
+// InoOf is the inode number of the entry at path (a key, or a directory's
+// AttrPath) of domain with stat st: the number recorded with its
+// attributes (the mount records one for everything it makes: a file's
+// first fid, a directory's DirIno), else a file's fid, which a rename
+// keeps, else DirIno.
+func InoOf(domain, path string, st Stat) uint64 {
+	switch {
+	case st.HasAttr && st.Attr.Ino > 0:
+		return uint64(st.Attr.Ino)
+	case st.Kind != KindDir && st.FID > 0:
+		return uint64(st.FID)
+	}
+	return DirIno(domain, path)
 }
 
 // Symlink creates key as a symbolic link to target: an empty key (so it is
@@ -445,8 +506,8 @@ func (fs *FS) Symlink(ctx context.Context, domain, key, target string, uid, gid 
 	}
 	now := time.Now()
 	mode := uint32(syscall.S_IFLNK | 0o777)
-	a := Attr{Mode: mode, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Target: target}
-	err = fs.setAttr(ctx, domain, key, AttrChange{Mode: &mode, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Target: &target})
+	a := Attr{Mode: mode, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Target: target, Ino: fid}
+	err = fs.setAttr(ctx, domain, key, AttrChange{Mode: &mode, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Target: &target, Ino: &fid})
 	return Stat{Kind: KindSymlink, FID: fid, Attr: a, HasAttr: true}, err
 }
 

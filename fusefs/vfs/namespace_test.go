@@ -137,10 +137,12 @@ func (e *env) bigDir(t *testing.T) []string {
 	keys = append(keys, "small/f", "small/p/k")
 	e.seed(t, keys)
 	for i := range 500 {
-		must(t, e.fs.Mkdir(ctx, e.domain, fmt.Sprintf("big/m%03d/", i), 0o755, 0, 0))
+		_, err := e.fs.Mkdir(ctx, e.domain, fmt.Sprintf("big/m%03d/", i), 0o755, 0, 0)
+		must(t, err)
 		names = append(names, fmt.Sprintf("m%03d/", i))
 	}
-	must(t, e.fs.Mkdir(ctx, e.domain, "small/m/", 0o755, 0, 0))
+	_, err := e.fs.Mkdir(ctx, e.domain, "small/m/", 0o755, 0, 0)
+	must(t, err)
 	slices.Sort(names)
 	return names
 }
@@ -245,11 +247,12 @@ func TestRmdirAndRenameCheckEmptinessCheaply(t *testing.T) {
 	if !errors.Is(err, ErrNotEmpty) || n["mogfs_list"] != 1 || total(n) != 1 {
 		t.Errorf("Rmdir(big/) = %v after %v, want ErrNotEmpty after one mogfs_list", err, n)
 	}
-	must(t, e.fs.Mkdir(ctx, e.domain, "big/m000/x/", 0o755, 0, 0))
+	_, err = e.fs.Mkdir(ctx, e.domain, "big/m000/x/", 0o755, 0, 0)
+	must(t, err)
 	if err := e.fs.Rmdir(ctx, e.domain, "big/m000/"); !errors.Is(err, ErrNotEmpty) {
 		t.Errorf("Rmdir of a directory holding an explicit directory = %v", err)
 	}
-	must(t, e.fs.RenameDir(ctx, e.domain, "big/m001/", "big/renamed/"))
+	must(t, e.fs.RenameDir(ctx, e.domain, "big/m001/", "big/renamed/", 0))
 	if _, err := e.fs.Lookup(ctx, e.domain, "big/", "m001"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("old name after rename: %v", err)
 	}

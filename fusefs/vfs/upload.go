@@ -39,6 +39,17 @@ func (fs *FS) PreOpen(domain, key string) *PreOpen {
 	return p
 }
 
+// FID waits for the create_open and returns the fid it reserved: unique,
+// never reused, so it serves as the new file's inode number. no_devices
+// is ErrNoSpace.
+func (p *PreOpen) FID(ctx context.Context) (int64, error) {
+	res, err := p.wait(ctx)
+	if protocol.IsCode(err, "no_devices") {
+		return 0, fmt.Errorf("%w: %v", ErrNoSpace, err)
+	}
+	return res.FID, err
+}
+
 // wait returns the create_open's answer.
 func (p *PreOpen) wait(ctx context.Context) (client.OpenResult, error) {
 	select {
@@ -101,7 +112,7 @@ func (fs *FS) StoreSession(domain, key string, up Upload) StoreFunc {
 		now := time.Now()
 		var ca *client.Attr
 		if up.Attr != nil && fs.closeAttrs(ctx) {
-			ca = &client.Attr{Mode: up.Attr.Mode, UID: up.Attr.UID, GID: up.Attr.GID, MTime: up.MTime, CTime: now}
+			ca = &client.Attr{Mode: up.Attr.Mode, UID: up.Attr.UID, GID: up.Attr.GID, MTime: up.MTime, CTime: now, Ino: up.Attr.Ino}
 		}
 		var fid int64
 		err := errNoPreOpen
@@ -133,6 +144,9 @@ func (fs *FS) StoreSession(domain, key string, up Upload) StoreFunc {
 			ch := AttrChange{MTime: &up.MTime, CTime: &now}
 			if up.Attr != nil {
 				ch.Mode, ch.UID, ch.GID = &up.Attr.Mode, &up.Attr.UID, &up.Attr.GID
+				if up.Attr.Ino != 0 {
+					ch.Ino = &up.Attr.Ino
+				}
 			}
 			if err := fs.setAttr(ctx, domain, key, ch); err != nil && !errors.Is(err, ErrNotSupported) {
 				return fid, fmt.Errorf("vfs: attributes of %s: %w", key, err)

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target"
+const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target, ino"
 
 // GetAttr reads the attributes of a key or directory; ErrNotFound when none
 // are recorded.
@@ -26,9 +26,9 @@ func (s *Store) SetAttr(ctx context.Context, a Attr) error {
 	if a.IsDir {
 		dirkey = DirKey(a.Path)
 	}
-	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
-		nullStr(a.Target), dirkey)
+		nullStr(a.Target), a.Ino, dirkey)
 	if err != nil {
 		return fmt.Errorf("meta: set attr %d/%q: %w", a.DomainID, a.Path, err)
 	}
@@ -88,7 +88,7 @@ func scanAttr(row interface{ Scan(...any) error }) (Attr, error) {
 	var a Attr
 	var mt, ct, at int64
 	var target sql.NullString
-	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target); err != nil {
+	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target, &a.Ino); err != nil {
 		return Attr{}, err
 	}
 	a.MTime, a.CTime, a.ATime, a.Target = fromUnixNano(mt), fromUnixNano(ct), fromUnixNano(at), target.String

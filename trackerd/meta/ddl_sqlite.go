@@ -131,6 +131,7 @@ func (sqliteDialect) schema() []string {
 			atime BIGINT NOT NULL DEFAULT 0,
 			target TEXT,
 			dirkey VARCHAR(1025),
+			ino BIGINT NOT NULL DEFAULT 0,
 			PRIMARY KEY (dmid, path))`,
 	}
 }

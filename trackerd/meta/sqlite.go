@@ -134,6 +134,7 @@ func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
 		{"class", "hashtype", "TINYINT UNSIGNED"},
 		{"file_to_queue", "arg", "TEXT"},
 		{"mogfs_attr", "dirkey", "VARCHAR(1025)"},
+		{"mogfs_attr", "ino", "BIGINT NOT NULL DEFAULT 0"},
 	}
 	for _, a := range add {
 		cols, err := sqliteColumns(ctx, db, a.table)

@@ -125,4 +125,9 @@ type Attr struct {
 	CTime    time.Time
 	ATime    time.Time
 	Target   string // symlink target
+	// Ino is the entry's inode number as the mount shows it, fixed when
+	// the mount made it and kept across renames and overwrites; 0 when
+	// none was recorded (the mount then uses the fid, or a hash of a
+	// directory's path).
+	Ino int64
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ListDir", testListDir},
 		{"ListDirScale", testListDirScale},
 		{"ListDirRandom", testListDirRandom},
+		{"AttrIno", testAttrIno},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

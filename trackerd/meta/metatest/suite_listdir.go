@@ -233,3 +233,27 @@ func testListDirRandom(t *testing.T, newDB NewDB) {
 		}
 	}
 }
+
+// testAttrIno: an entry's inode number is stored with its attributes and
+// follows it through a rename and a close that rewrites the row.
+func testAttrIno(t *testing.T, newDB NewDB) {
+	s := Open(t, newDB(t))
+	ctx := ctxT(t)
+	dm := newDomain(t, s, "ino")
+	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d", IsDir: true, Mode: 0o40755, Ino: 1<<62 | 12345}), "SetAttr(dir)")
+	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d/f", Mode: 0o100644, Ino: 77}), "SetAttr(file)")
+	must(t, s.RenameAttrs(ctx, dm.ID, "d", "e"), "RenameAttrs")
+	for p, want := range map[string]int64{"e": 1<<62 | 12345, "e/f": 77} {
+		if a, err := s.GetAttr(ctx, dm.ID, p); err != nil || a.Ino != want {
+			t.Fatalf("GetAttr(%q) = %+v, %v; want ino %d", p, a, err, want)
+		}
+	}
+	fid, err := s.RegisterTempFile(ctx, meta.TempFile{DomainID: dm.ID, Key: "e/f", DevIDs: []int{1}})
+	must(t, err, "RegisterTempFile")
+	_, err = s.CloseFile(ctx, meta.CloseArgs{FID: fid, DomainID: dm.ID, Key: "e/f", DevID: 1, Length: 1,
+		Attr: &meta.Attr{Mode: 0o100600, Ino: 77}})
+	must(t, err, "CloseFile")
+	if a, err := s.GetAttr(ctx, dm.ID, "e/f"); err != nil || a.Ino != 77 || a.Mode != 0o100600 {
+		t.Fatalf("GetAttr(e/f) after close = %+v, %v", a, err)
+	}
+}
