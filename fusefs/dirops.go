@@ -220,6 +220,14 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if err != nil {
 		return n.m.errno("rename", err)
 	}
+	if old := np.GetChild(newName); old != nil && old != ch {
+		// The file renamed over, if still open, is now nameless.
+		if on, ok := old.Operations().(*node); ok && st.Kind != vfs.KindDir {
+			on.mu.Lock()
+			on.unlinked = true
+			on.mu.Unlock()
+		}
+	}
 	if ch != nil {
 		// go-fuse moves the inode after we return; its segment is ours to fix.
 		cn := ch.Operations().(*node)

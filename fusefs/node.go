@@ -214,7 +214,9 @@ func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) 
 	n.mu.Lock()
 	// Refresh after attr_timeout, and at once for a file whose size is not
 	// known yet (named by a stock tracker's list_keys).
-	stale := n.role == roleEntry && n.sess == nil && !n.IsRoot() &&
+	// An unlinked file (still open) has no key to ask about: what is
+	// known stays, with nlink 0.
+	stale := n.role == roleEntry && n.sess == nil && !n.IsRoot() && !n.unlinked &&
 		(time.Since(n.stAt) > n.m.opt.AttrTimeout || n.st.Kind == vfs.KindFile && n.st.Length < 0)
 	n.mu.Unlock()
 	if stale {
@@ -287,6 +289,9 @@ func (n *node) fillAttr(a *fuse.Attr) {
 		size, a.Nlink = int64(len(st.Attr.Target)), 1
 	default:
 		a.Nlink = 1
+		if n.unlinked {
+			a.Nlink = 0 // removed or replaced while open
+		}
 	}
 	a.Size = uint64(size)
 	a.Blocks = (a.Size + 511) / 512
