@@ -37,7 +37,7 @@ func (h *dirHandle) Readdirent(ctx context.Context) (_ *fuse.DirEntry, errno sys
 	if !ok {
 		return nil, 0
 	}
-	return &fuse.DirEntry{Name: vfs.NameOf(e.Seg), Mode: typeBits(e.St.Kind), Off: off}, 0
+	return &fuse.DirEntry{Name: vfs.NameOf(e.Seg), Mode: modeType(e.St), Off: off}, 0
 }
 
 var _ = (fs.FileLookuper)((*dirHandle)(nil))

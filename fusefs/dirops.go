@@ -208,7 +208,9 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 		}
 	}
 	var err error
-	if st.Kind == vfs.KindDir {
+	if st.Kind == vfs.KindSpecial {
+		err = n.m.fs.RenameSpecial(ctx, domain, vfs.ChildKey(dir, seg), vfs.ChildKey(newDir, newSeg))
+	} else if st.Kind == vfs.KindDir {
 		ino := n.inoOf(seg, roleEntry, st)
 		if ch != nil {
 			ino = ch.StableAttr().Ino
@@ -267,6 +269,39 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	return ch, 0
 }
 
+var _ = (fs.NodeMknoder)((*node)(nil))
+
+// Mknod makes a fifo, socket or device node: attributes with no key (see
+// vfs.FS.Mknod). Regular files come through Create.
+func (n *node) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
+	defer n.m.observe("mknod", time.Now(), &errno)
+	ctx, cancel := uninterrupted(ctx)
+	defer cancel()
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return nil, errno
+	}
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFIFO, syscall.S_IFSOCK, syscall.S_IFCHR, syscall.S_IFBLK:
+	default:
+		return nil, syscall.EPERM // a regular file by mknod: not through here
+	}
+	domain, dir := n.where()
+	if _, err := n.m.fs.Lookup(ctx, domain, dir, seg); err == nil {
+		return nil, syscall.EEXIST
+	} else if !errors.Is(err, vfs.ErrNotFound) {
+		return nil, n.m.errno("mknod", err)
+	}
+	uid, gid := callerOwner(ctx)
+	st, err := n.m.fs.Mknod(ctx, domain, vfs.ChildKey(dir, seg), mode&(syscall.S_IFMT|0o7777), uint64(dev), uid, gid)
+	if err != nil {
+		return nil, n.m.errno("mknod", err)
+	}
+	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()})
+	ch.Operations().(*node).fillEntry(out)
+	return ch, 0
+}
+
 var _ = (fs.NodeLinker)((*node)(nil))
 
 // Link refuses hard links: a key has one name.
@@ -304,7 +339,7 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	n.mu.Unlock()
 	a := st.Attr
 	if m, ok := in.GetMode(); ok {
-		mode := typeBits(st.Kind) | m&0o7777
+		mode := modeType(st) | m&0o7777
 		ch.Mode, a.Mode = &mode, mode
 	}
 	if u, ok := in.GetUID(); ok {

@@ -114,7 +114,7 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 		// The same type and inode number: the same entry (a key
 		// overwritten by a stock client, with no number recorded, is a
 		// new file, as a replaced file is).
-		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == typeBits(st.Kind) && ch.StableAttr().Ino == n.inoOf(seg, r, st) {
+		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == modeType(st) && ch.StableAttr().Ino == n.inoOf(seg, r, st) {
 			cn.mu.Lock()
 			if cn.sess == nil && st.Length >= 0 && at.After(cn.stAt) {
 				cn.st, cn.stAt = st, at
@@ -139,23 +139,27 @@ func (n *node) inoOf(seg string, r role, st vfs.Stat) uint64 {
 
 // newChild makes the inode of a new child node and counts it in the LRU.
 func (n *node) newChild(ctx context.Context, cn *node) *fs.Inode {
-	kind := cn.st.Kind
+	mode := modeType(cn.st)
 	if cn.role != roleEntry {
-		kind = vfs.KindDir
+		mode = syscall.S_IFDIR
 	}
-	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: typeBits(kind), Ino: n.inoOf(cn.seg, cn.role, cn.st)})
+	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: mode, Ino: n.inoOf(cn.seg, cn.role, cn.st)})
 	if ops, ok := ch.Operations().(*node); ok {
 		n.m.lru.touch(ops) // the inode that is used: an existing one may win a race
 	}
 	return ch
 }
 
-func typeBits(k vfs.Kind) uint32 {
-	switch k {
+// modeType is the S_IFMT bits of an entry: from its kind, or for a special
+// file from its recorded mode.
+func modeType(st vfs.Stat) uint32 {
+	switch st.Kind {
 	case vfs.KindDir:
 		return syscall.S_IFDIR
 	case vfs.KindSymlink:
 		return syscall.S_IFLNK
+	case vfs.KindSpecial:
+		return st.Attr.Mode & syscall.S_IFMT
 	}
 	return syscall.S_IFREG
 }
@@ -251,10 +255,10 @@ func (n *node) fillAttr(a *fuse.Attr) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	st := n.st
-	kind := st.Kind
 	if n.role != roleEntry {
-		kind = vfs.KindDir
+		st.Kind = vfs.KindDir
 	}
+	kind := st.Kind
 	perm := uint32(0o644)
 	switch kind {
 	case vfs.KindDir:
@@ -265,7 +269,7 @@ func (n *node) fillAttr(a *fuse.Attr) {
 	if st.HasAttr && st.Attr.Mode&0o7777 != 0 {
 		perm = st.Attr.Mode & 0o7777
 	}
-	a.Mode = typeBits(kind) | perm
+	a.Mode = modeType(st) | perm
 	a.Uid, a.Gid = n.m.uid, n.m.gid
 	if st.HasAttr && st.Attr.HasOwner {
 		a.Uid, a.Gid = st.Attr.UID, st.Attr.GID
@@ -287,6 +291,8 @@ func (n *node) fillAttr(a *fuse.Attr) {
 		size, a.Nlink = 4096, 2
 	case vfs.KindSymlink:
 		size, a.Nlink = int64(len(st.Attr.Target)), 1
+	case vfs.KindSpecial:
+		size, a.Nlink, a.Rdev = 0, 1, uint32(st.Attr.Rdev)
 	default:
 		a.Nlink = 1
 		if n.unlinked {

@@ -61,6 +61,9 @@ func attrReply(a meta.Attr, prefix string, out reply) {
 	if a.Ino != 0 {
 		out[prefix+"ino"] = strconv.FormatInt(a.Ino, 10)
 	}
+	if a.Rdev != 0 {
+		out[prefix+"rdev"] = strconv.FormatUint(a.Rdev, 10)
+	}
 }
 
 func (t *Tracker) cmdGetAttr(r *request) (reply, error) {
@@ -153,6 +156,14 @@ func parseAttrArgs(r *request, prefix string, a *meta.Attr) (present bool, err e
 			*f.p = tm
 		}
 	}
+	if k := prefix + "rdev"; r.has(k) {
+		present = true
+		n, err := strconv.ParseUint(r.get(k), 10, 64)
+		if err != nil {
+			return present, bad(k)
+		}
+		a.Rdev = n
+	}
 	if k := prefix + "ino"; r.has(k) {
 		present = true
 		n, err := strconv.ParseInt(r.get(k), 10, 64)
@@ -172,10 +183,13 @@ func (t *Tracker) cmdDelAttr(r *request) (reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	// existed tells a caller removing a special file (a row alone) that
+	// there was one.
+	_, gerr := t.store.GetAttr(r.ctx, dom.ID, r.get("path"))
 	if err := t.store.DeleteAttr(r.ctx, dom.ID, r.get("path")); err != nil && !isNotFound(err) {
 		return nil, dbErr("delattr", err)
 	}
-	return reply{}, nil
+	return reply{"existed": boolStr(gerr == nil)}, nil
 }
 
 func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
@@ -186,10 +200,11 @@ func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
 	if r.get("from") == "" || r.get("to") == "" {
 		return nil, protocol.Err("bad_params")
 	}
+	_, gerr := t.store.GetAttr(r.ctx, dom.ID, r.get("from"))
 	if err := t.store.RenameAttrs(r.ctx, dom.ID, r.get("from"), r.get("to")); err != nil {
 		return nil, dbErr("renameattrs", err)
 	}
-	return reply{}, nil
+	return reply{"existed": boolStr(gerr == nil)}, nil
 }
 
 // cmdList lists the direct children of directory prefix P in key order
@@ -239,6 +254,12 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.Attr, hasAttr bool, p string, out reply) {
 	out[p+"name"] = name
 	typ := "dir"
+	if special := specialType(a); hasAttr && !isDir && special != "" {
+		// A fifo, socket or device node: attributes only, no key.
+		attrReply(a, p, out)
+		out[p+"type"] = special
+		return
+	}
 	if !isDir {
 		typ = "file"
 		out[p+"fid"] = strconv.FormatInt(f.FID, 10)
@@ -253,6 +274,23 @@ func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.At
 		attrReply(a, p, out)
 	}
 	out[p+"type"] = typ
+}
+
+// specialType names the type of a special file's attributes ("fifo",
+// "socket", "char", "block"), "" for anything else.
+func specialType(a meta.Attr) string {
+	if !a.IsSpecial() {
+		return ""
+	}
+	switch a.Mode & 0o170000 {
+	case 0o010000:
+		return "fifo"
+	case 0o140000:
+		return "socket"
+	case 0o020000:
+		return "char"
+	}
+	return "block"
 }
 
 // cmdLookup finds one name in directory prefix P: the entry mogfs_list
@@ -286,6 +324,11 @@ func (t *Tracker) cmdLookup(r *request) (reply, error) {
 	}
 	hasAttr := aerr == nil
 	isDir := hasAttr && a.IsDir
+	if ferr != nil && hasAttr && a.IsSpecial() {
+		out := reply{}
+		entryReply(dom, name, false, f, a, true, "", out)
+		return out, nil
+	}
 	if ferr != nil && !isDir {
 		sub, err := t.store.HasChildren(r.ctx, dom.ID, key+"/")
 		if err != nil {

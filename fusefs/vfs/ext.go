@@ -28,6 +28,7 @@ type Attr struct {
 	ATime    time.Time
 	Target   string // symlink target
 	Ino      int64  // inode number recorded for the entry; 0 = none
+	Rdev     uint64 // a device node's device number
 }
 
 // AttrChange lists the attribute fields to set; nil fields are left alone.
@@ -39,6 +40,7 @@ type AttrChange struct {
 	Target              *string
 	Ino                 *int64
 	InoDefault          *int64 // the inode number if none is recorded yet
+	Rdev                *uint64
 }
 
 // extension runs an extension command, turning unknown_command (a stock
@@ -96,6 +98,9 @@ func (fs *FS) setAttr(ctx context.Context, domain, path string, ch AttrChange) e
 	if ch.Ino != nil {
 		args["ino"] = strconv.FormatInt(*ch.Ino, 10)
 	}
+	if ch.Rdev != nil {
+		args["rdev"] = strconv.FormatUint(*ch.Rdev, 10)
+	}
 	if ch.InoDefault != nil {
 		args["ino_default"] = strconv.FormatInt(*ch.InoDefault, 10)
 	}
@@ -104,11 +109,18 @@ func (fs *FS) setAttr(ctx context.Context, domain, path string, ch AttrChange) e
 }
 
 func (fs *FS) delAttr(ctx context.Context, domain, path string) error {
-	_, err := fs.extension(ctx, "mogfs_delattr", map[string]string{"domain": domain, "path": path})
-	if errors.Is(err, ErrNotSupported) {
-		return nil // nothing was stored
-	}
+	_, err := fs.delAttrExisted(ctx, domain, path)
 	return err
+}
+
+// delAttrExisted is delAttr, reporting whether there was a row (a special
+// file is a row alone).
+func (fs *FS) delAttrExisted(ctx context.Context, domain, path string) (bool, error) {
+	r, err := fs.extension(ctx, "mogfs_delattr", map[string]string{"domain": domain, "path": path})
+	if errors.Is(err, ErrNotSupported) {
+		return false, nil // nothing was stored
+	}
+	return r["existed"] == "1", err
 }
 
 func (fs *FS) list(ctx context.Context, domain, prefix, after string, limit int) ([]Entry, string, bool, error) {
@@ -139,6 +151,8 @@ func parseEntry(r map[string]string, p string) Stat {
 		st.Kind = KindDir
 	case "symlink":
 		st.Kind = KindSymlink
+	case "fifo", "socket", "char", "block":
+		st.Kind = KindSpecial // the type is in the mode
 	}
 	st.FID, _ = strconv.ParseInt(r[p+"fid"], 10, 64)
 	st.Length, _ = strconv.ParseInt(r[p+"length"], 10, 64)
@@ -167,6 +181,7 @@ func parseAttr(r map[string]string, p string) Attr {
 	a.ATime = parseTime(r[p+"atime"])
 	a.Target = r[p+"target"]
 	a.Ino, _ = strconv.ParseInt(r[p+"ino"], 10, 64)
+	a.Rdev, _ = strconv.ParseUint(r[p+"rdev"], 10, 64)
 	return a
 }
 

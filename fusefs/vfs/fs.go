@@ -30,6 +30,9 @@ const (
 	KindFile Kind = iota
 	KindDir
 	KindSymlink
+	// KindSpecial is a fifo, socket or device node: a mogfs_attr row with
+	// no key, its type in Attr.Mode.
+	KindSpecial
 )
 
 // Stat is what the mount knows of an entry: the file row and its attributes.
@@ -358,10 +361,11 @@ func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
 // connections: one round trip of waiting.
 func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
 	var derr error
+	var existed bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		derr = fs.delAttr(ctx, domain, key)
+		existed, derr = fs.delAttrExisted(ctx, domain, key)
 	}()
 	err := fs.c.Delete(ctx, domain, key)
 	<-done
@@ -371,7 +375,39 @@ func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
 	if derr != nil {
 		return derr
 	}
-	if protocol.IsCode(err, "unknown_key") {
+	if protocol.IsCode(err, "unknown_key") && !existed {
+		return ErrNotFound // neither a key nor a special file
+	}
+	return nil
+}
+
+// Mknod makes a special file (fifo, socket, character or block device):
+// an attribute row with no key, listed and looked up like a file. Stock
+// MogileFS clients do not see it. It needs the extension.
+func (fs *FS) Mknod(ctx context.Context, domain, key string, mode uint32, rdev uint64, uid, gid uint32) (Stat, error) {
+	if !fs.HasExtension() {
+		return Stat{}, ErrNotSupported
+	}
+	now := time.Now()
+	ino := int64(DirIno(domain, key))
+	err := fs.setAttr(ctx, domain, key, AttrChange{Mode: &mode, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Ino: &ino, Rdev: &rdev})
+	a := Attr{Mode: mode, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Ino: ino, Rdev: rdev}
+	return Stat{Kind: KindSpecial, Attr: a, HasAttr: true}, err
+}
+
+// RenameSpecial renames special file from to to, replacing what to was.
+func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error {
+	if err := fs.c.Delete(ctx, domain, to); err != nil && !protocol.IsCode(err, "unknown_key") {
+		return err
+	}
+	if err := fs.delAttr(ctx, domain, to); err != nil {
+		return err
+	}
+	r, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to})
+	if err != nil {
+		return err
+	}
+	if r["existed"] != "1" {
 		return ErrNotFound
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target, ino"
+const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target, ino, rdev"
 
 // GetAttr reads the attributes of a key or directory; ErrNotFound when none
 // are recorded.
@@ -22,13 +22,9 @@ func (s *Store) GetAttr(ctx context.Context, dmid int, path string) (Attr, error
 
 // SetAttr inserts or replaces the attributes of a.Path.
 func (s *Store) SetAttr(ctx context.Context, a Attr) error {
-	var dirkey any // NULL for a file: only directories are walked by ListDir
-	if a.IsDir {
-		dirkey = DirKey(a.Path)
-	}
-	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
-		nullStr(a.Target), a.Ino, dirkey)
+		nullStr(a.Target), a.Ino, int64(a.Rdev), a.listKey())
 	if err != nil {
 		return fmt.Errorf("meta: set attr %d/%q: %w", a.DomainID, a.Path, err)
 	}
@@ -48,31 +44,32 @@ func (s *Store) DeleteAttr(ctx context.Context, dmid int, path string) error {
 // destination paths, in one transaction. `to` must not be under `from/`.
 func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q, args := "SELECT path FROM mogfs_attr WHERE dmid = ?", []any{dmid}
+		q, args := "SELECT path, isdir, mode FROM mogfs_attr WHERE dmid = ?", []any{dmid}
 		q, args = prefixRange(q, args, "path", from+"/", "")
 		rows, err := tx.QueryContext(ctx, q+" OR dmid = ? AND path = ?"+s.d.forUpdate(), append(args, dmid, from)...)
 		if err != nil {
 			return err
 		}
-		var paths []string
+		var olds []Attr
 		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
+			var a Attr
+			if err := rows.Scan(&a.Path, &a.IsDir, &a.Mode); err != nil {
 				rows.Close()
 				return err
 			}
-			paths = append(paths, p)
+			olds = append(olds, a)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, p := range paths {
-			np := to + p[len(from):]
-			if _, err := tx.ExecContext(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, np); err != nil {
+		for _, a := range olds {
+			p := a.Path
+			a.Path = to + p[len(from):]
+			if _, err := tx.ExecContext(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ?", dmid, a.Path); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE mogfs_attr SET path = ?, dirkey = CASE WHEN isdir = 1 THEN ? END WHERE dmid = ? AND path = ?", np, DirKey(np), dmid, p); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE mogfs_attr SET path = ?, dirkey = ? WHERE dmid = ? AND path = ?", a.Path, a.listKey(), dmid, p); err != nil {
 				return err
 			}
 		}
@@ -88,9 +85,11 @@ func scanAttr(row interface{ Scan(...any) error }) (Attr, error) {
 	var a Attr
 	var mt, ct, at int64
 	var target sql.NullString
-	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target, &a.Ino); err != nil {
+	var rdev int64
+	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target, &a.Ino, &rdev); err != nil {
 		return Attr{}, err
 	}
+	a.Rdev = uint64(rdev)
 	a.MTime, a.CTime, a.ATime, a.Target = fromUnixNano(mt), fromUnixNano(ct), fromUnixNano(at), target.String
 	return a, nil
 }

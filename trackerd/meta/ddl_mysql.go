@@ -135,6 +135,7 @@ func (mysqlDialect) schema() []string {
 			target VARBINARY(4096),
 			dirkey VARBINARY(1025),
 			ino BIGINT NOT NULL DEFAULT 0,
+			rdev BIGINT NOT NULL DEFAULT 0,
 			PRIMARY KEY (dmid, path),
 			INDEX mogfs_attr_dirkey (dmid, dirkey))`,
 	}

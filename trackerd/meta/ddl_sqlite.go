@@ -132,6 +132,7 @@ func (sqliteDialect) schema() []string {
 			target TEXT,
 			dirkey VARCHAR(1025),
 			ino BIGINT NOT NULL DEFAULT 0,
+			rdev BIGINT NOT NULL DEFAULT 0,
 			PRIMARY KEY (dmid, path))`,
 	}
 }

@@ -28,7 +28,10 @@ import (
 type DirEntry struct {
 	Name  string
 	IsDir bool
-	File  File // the file row of a file entry
+	// Special is an entry of mogfs_attr alone: a fifo, socket or device
+	// node (its mode says which).
+	Special bool
+	File    File // the file row of a file entry
 }
 
 // Pos is the entry's place in listing order and its cursor: the name, with
@@ -76,34 +79,35 @@ func (s *Store) ListDir(ctx context.Context, dmid int, P, after string, limit in
 	if err != nil {
 		return nil, "", false, fmt.Errorf("meta: list dir %d/%q: %w", dmid, P, err)
 	}
-	dirs, dirsDone, err := s.walkDirs(ctx, dmid, P, dirOp, dirFrom, hi, bounded, limit+1)
+	attrs, attrsDone, err := s.walkAttrs(ctx, dmid, P, dirOp, dirFrom, hi, bounded, limit+1)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("meta: list dir %d/%q: %w", dmid, P, err)
 	}
 	// Each walk is complete up to its last position unless it ran out; the
-	// page is what both know, in order, without duplicates.
+	// page is what both know, in order, without duplicates (a key wins
+	// over a row of mogfs_attr at the same position).
 	bound, hasBound := "", false
 	if !keysDone && len(files) > 0 {
 		bound, hasBound = files[len(files)-1].Pos(), true
 	}
-	if !dirsDone && len(dirs) > 0 {
-		if b := dirs[len(dirs)-1] + "/"; !hasBound || b < bound {
+	if !attrsDone && len(attrs) > 0 {
+		if b := attrs[len(attrs)-1].Pos(); !hasBound || b < bound {
 			bound, hasBound = b, true
 		}
 	}
 	i, j := 0, 0
-	for (len(ents) < limit || ents[len(ents)-1].Pos() == "") && (i < len(files) || j < len(dirs)) {
+	for (len(ents) < limit || ents[len(ents)-1].Pos() == "") && (i < len(files) || j < len(attrs)) {
 		var e DirEntry
 		switch {
-		case j >= len(dirs) || i < len(files) && files[i].Pos() < dirs[j]+"/":
+		case j >= len(attrs) || i < len(files) && files[i].Pos() < attrs[j].Pos():
 			e = files[i]
 			i++
-		case i < len(files) && files[i].Pos() == dirs[j]+"/":
+		case i < len(files) && files[i].Pos() == attrs[j].Pos():
 			e = files[i]
 			i++
 			j++
 		default:
-			e = DirEntry{Name: dirs[j], IsDir: true}
+			e = attrs[j]
 			j++
 		}
 		if hasBound && e.Pos() > bound {
@@ -111,7 +115,7 @@ func (s *Store) ListDir(ctx context.Context, dmid int, P, after string, limit in
 		}
 		ents = append(ents, e)
 	}
-	done = !hasBound && i == len(files) && j == len(dirs)
+	done = !hasBound && i == len(files) && j == len(attrs)
 	if !done {
 		next = ents[len(ents)-1].Pos() // a page ends at limit or at the bound: never empty here
 	}
@@ -244,10 +248,11 @@ func (s *Store) skipKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 	return out, len(out) < n, rows.Err()
 }
 
-// walkDirs is the skip-scan over the explicit directories under P: the
-// names of up to n direct sub-directories (a dirkey "P/name/" or, for a
-// name that has only explicit directories below it, "P/name/.../").
-func (s *Store) walkDirs(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]string, bool, error) {
+// walkAttrs is the skip-scan over the entries of mogfs_attr under P: up to
+// n direct sub-directories (a dirkey "P/name/" or, for a name that has only
+// explicit directories below it, "P/name/.../") and special files (a
+// dirkey "P/name", see Attr.listKey).
+func (s *Store) walkAttrs(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]DirEntry, bool, error) {
 	d := s.d
 	plen := len(P)
 	hiCond, hiArg := "", []any(nil)
@@ -257,12 +262,15 @@ func (s *Store) walkDirs(ctx context.Context, dmid int, P, op, from, hi string, 
 	next := func(cond string) string {
 		return "(SELECT dirkey FROM mogfs_attr WHERE dmid = ? AND " + cond + hiCond + " ORDER BY dirkey LIMIT 1)"
 	}
-	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next("dirkey "+op+" ?") + ", 1 UNION ALL SELECT " +
-		next("dirkey >= "+d.pastDir("k")) + ", n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)" +
+	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next("dirkey "+op+" ?") + ", 1 UNION ALL SELECT CASE WHEN " +
+		d.slashAt("k", "?") + " > 0 THEN " + next("dirkey >= "+d.pastDir("k")) +
+		" ELSE " + next("dirkey > k") + " END, n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)" +
 		" SELECT " + d.cteHint() + "k FROM walk WHERE k IS NOT NULL ORDER BY n"
 	args := []any{dmid, from}
 	args = append(args, hiArg...)
-	args = append(args, dmid, plen, plen+1)
+	args = append(args, plen+1, dmid, plen, plen+1)
+	args = append(args, hiArg...)
+	args = append(args, dmid)
 	args = append(args, hiArg...)
 	args = append(args, n)
 	rows, err := s.read(ctx, q, args...)
@@ -270,15 +278,15 @@ func (s *Store) walkDirs(ctx context.Context, dmid int, P, op, from, hi string, 
 		return nil, false, err
 	}
 	defer rows.Close()
-	out := make([]string, 0, min(n, 1024))
+	out := make([]DirEntry, 0, min(n, 1024))
 	for rows.Next() {
 		var k sql.NullString
 		if err := rows.Scan(&k); err != nil {
 			return nil, false, err
 		}
 		rest := k.String[min(plen, len(k.String)):]
-		name, _, _ := strings.Cut(rest, "/")
-		out = append(out, name)
+		name, _, isDir := strings.Cut(rest, "/")
+		out = append(out, DirEntry{Name: name, IsDir: isDir, Special: !isDir})
 	}
 	return out, len(out) < n, rows.Err()
 }

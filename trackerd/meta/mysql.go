@@ -190,8 +190,10 @@ func (mysqlDialect) upgrade(ctx context.Context, db *sql.DB) error {
 		alters = append(alters, "ALTER TABLE mogfs_attr ADD COLUMN dirkey VARBINARY(1025), ADD INDEX mogfs_attr_dirkey (dmid, dirkey), DROP INDEX mogfs_attr_dirs",
 			"UPDATE mogfs_attr SET dirkey = CONCAT(path, '/') WHERE isdir = 1")
 	}
-	if _, ok := cols["mogfs_attr.ino"]; !ok {
-		alters = append(alters, "ALTER TABLE mogfs_attr ADD COLUMN ino BIGINT NOT NULL DEFAULT 0")
+	for _, c := range []string{"ino", "rdev"} {
+		if _, ok := cols["mogfs_attr."+c]; !ok {
+			alters = append(alters, "ALTER TABLE mogfs_attr ADD COLUMN "+c+" BIGINT NOT NULL DEFAULT 0")
+		}
 	}
 	for _, q := range alters {
 		if _, err := db.ExecContext(ctx, q); err != nil {

@@ -135,6 +135,7 @@ func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
 		{"file_to_queue", "arg", "TEXT"},
 		{"mogfs_attr", "dirkey", "VARCHAR(1025)"},
 		{"mogfs_attr", "ino", "BIGINT NOT NULL DEFAULT 0"},
+		{"mogfs_attr", "rdev", "BIGINT NOT NULL DEFAULT 0"},
 	}
 	for _, a := range add {
 		cols, err := sqliteColumns(ctx, db, a.table)

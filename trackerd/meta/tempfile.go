@@ -185,9 +185,10 @@ func (s *Store) CloseFile(ctx context.Context, a CloseArgs) (oldFID int64, err e
 			return err
 		}
 		if at := a.Attr; at != nil {
-			if _, err := tx.ExecContext(ctx, "REPLACE INTO mogfs_attr ("+attrCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			// A key's attributes: not walked by listings (no dirkey).
+			if _, err := tx.ExecContext(ctx, "REPLACE INTO mogfs_attr ("+attrCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				a.DomainID, a.Key, at.IsDir, at.Mode, at.UID, at.GID, unixNano(at.MTime), unixNano(at.CTime),
-				unixNano(at.ATime), nullStr(at.Target), at.Ino); err != nil {
+				unixNano(at.ATime), nullStr(at.Target), at.Ino, 0); err != nil {
 				return err
 			}
 		}

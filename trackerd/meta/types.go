@@ -130,4 +130,31 @@ type Attr struct {
 	// none was recorded (the mount then uses the fid, or a hash of a
 	// directory's path).
 	Ino int64
+	// Rdev is a device node's device number (0 otherwise).
+	Rdev uint64
+}
+
+// IsSpecial reports whether the attributes are those of a special file (a
+// fifo, socket or device node): an entry that exists in mogfs_attr only,
+// with no key, listed and looked up like a file.
+func (a Attr) IsSpecial() bool {
+	switch a.Mode & 0o170000 {
+	case 0o010000, 0o020000, 0o060000, 0o140000:
+		return !a.IsDir
+	}
+	return false
+}
+
+// listKey is the dirkey column of a row: where a listing's walk over
+// mogfs_attr finds it. A directory's path with a trailing "/" (the place
+// of the keys below it), a special file's path, NULL for the attributes of
+// a key (the walk over file lists those).
+func (a Attr) listKey() any {
+	switch {
+	case a.IsDir:
+		return DirKey(a.Path)
+	case a.IsSpecial():
+		return a.Path
+	}
+	return nil
 }

@@ -15,8 +15,13 @@ import (
 // key and explicit directory path the long way: each key or directory
 // below P names its first segment; a name that is both a key and a
 // directory is the file.
-func refListing(keys, dirs []string, P string) []string {
+func refListing(keys, dirs []string, P string, specials ...string) []string {
 	pos := map[string]bool{}
+	for _, sp := range specials {
+		if rest, ok := strings.CutPrefix(sp, P); ok && !strings.Contains(rest, "/") {
+			pos[rest] = true
+		}
+	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, P) {
 			continue
@@ -68,7 +73,7 @@ func listAll(t *testing.T, s *meta.Store, dmid int, P string, limit int) []strin
 			t.Fatalf("ListDir(%q, %d) returned %d entries", P, limit, len(ents))
 		}
 		for _, e := range ents {
-			if !e.IsDir && e.File.Key != P+e.Name {
+			if !e.IsDir && !e.Special && e.File.Key != P+e.Name {
 				t.Fatalf("ListDir(%q): file %q carries the row of %q", P, e.Name, e.File.Key)
 			}
 			out = append(out, e.Pos())
@@ -103,17 +108,26 @@ func testListDir(t *testing.T, newDB NewDB) {
 	for _, d := range dirs {
 		must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: d, IsDir: true, Mode: 0o40755}), "SetAttr(%q)", d)
 	}
-	// A file's attribute row is not a directory.
+	// A file's attribute row is not a directory; special files (rows
+	// alone) are entries.
 	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d/a.txt", Mode: 0o100644}), "SetAttr(file)")
+	specials := []string{"d/fifo", "d/a.sock", "d/e/dev", "d/zzz0"}
+	for i, sp := range specials {
+		mode := []uint32{0o010644, 0o140755, 0o020600, 0o060600}[i]
+		must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: sp, Mode: mode, Rdev: uint64(i) << 8}), "SetAttr(%q)", sp)
+	}
+	if a, err := s.GetAttr(ctx, dm.ID, "d/zzz0"); err != nil || a.Rdev != 3<<8 || !a.IsSpecial() {
+		t.Fatalf("GetAttr(special) = %+v, %v", a, err)
+	}
 	for _, P := range []string{"", "d/", "d/a/", "d/a/y/", "d/f/", "d/zz/", "d/m/", "d/e/", "nothing/", "d//", "x/"} {
-		want := refListing(keys, dirs, P)
+		want := refListing(keys, dirs, P, specials...)
 		for _, limit := range []int{1, 2, 3, 5, 1000} {
 			if got := listAll(t, s, dm.ID, P, limit); !slices.Equal(got, want) {
 				t.Fatalf("ListDir(%q) by %d =\n%q\nwant\n%q", P, limit, got, want)
 			}
 		}
 	}
-	for P, want := range map[string]bool{"d/": true, "d/e/": false, "d/f/": true, "d/a/y/": true, "nothing/": false, "": true, "x/": true} {
+	for P, want := range map[string]bool{"d/": true, "d/e/": true, "d/f/": true, "d/a/y/": true, "nothing/": false, "": true, "x/": true} {
 		if got, err := s.HasChildren(ctx, dm.ID, P); err != nil || got != want {
 			t.Fatalf("HasChildren(%q) = %v, %v; want %v", P, got, err, want)
 		}
@@ -123,7 +137,11 @@ func testListDir(t *testing.T, newDB NewDB) {
 	must(t, s.DeleteAttr(ctx, dm.ID, "d/e"), "DeleteAttr")
 	dirs = slices.DeleteFunc(dirs, func(d string) bool { return d == "d/e" || d == "d/zz/deep/er" })
 	dirs = append(dirs, "d/yy/deep/er")
-	if got, want := listAll(t, s, dm.ID, "d/", 2), refListing(keys, dirs, "d/"); !slices.Equal(got, want) {
+	specials[2] = "" // d/e went, with what was in it
+	must(t, s.DeleteAttr(ctx, dm.ID, "d/e/dev"), "DeleteAttr")
+	must(t, s.RenameAttrs(ctx, dm.ID, "d/fifo", "d/fifo2"), "RenameAttrs(special)")
+	specials[0] = "d/fifo2"
+	if got, want := listAll(t, s, dm.ID, "d/", 2), refListing(keys, dirs, "d/", specials...); !slices.Equal(got, want) {
 		t.Fatalf("ListDir(d/) after rename = %q, want %q", got, want)
 	}
 }
