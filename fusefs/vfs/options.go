@@ -24,7 +24,7 @@ type Options struct {
 	MaxInodes    int           // max_inodes=: inodes kept before the oldest names are dropped (0 = no bound)
 	ReadOnly     bool          // ro
 	AllowOther   bool          // allow_other
-	DefaultPerms bool          // default_permissions
+	DefaultPerms bool          // default_permissions (on unless no_default_permissions)
 	UID, GID     uint32        // uid=, gid=: owner of entries without attributes
 	HasUID       bool          // uid= was given
 	HasGID       bool          // gid= was given
@@ -95,7 +95,8 @@ var optionTable = []option{
 	{"ro", false, "read-only mount", func(o *Options, _ string) error { o.ReadOnly = true; return nil }},
 	{"rw", false, "read-write mount (default)", func(o *Options, _ string) error { o.ReadOnly = false; return nil }},
 	{"allow_other", false, "let other users access the mount", func(o *Options, _ string) error { o.AllowOther = true; return nil }},
-	{"default_permissions", false, "let the kernel check permissions", func(o *Options, _ string) error { o.DefaultPerms = true; return nil }},
+	{"default_permissions", false, "the kernel checks permissions against the modes and owners the mount shows (the default)", func(o *Options, _ string) error { o.DefaultPerms = true; return nil }},
+	{"no_default_permissions", false, "no permission checks: any user the mount admits (allow_other) may do anything", func(o *Options, _ string) error { o.DefaultPerms = false; return nil }},
 	{"metrics_listen", true, "serve Prometheus metrics at http://ADDR/metrics (host:port; default off)", func(o *Options, v string) error {
 		if _, _, err := net.SplitHostPort(v); err != nil {
 			return fmt.Errorf("%q: want host:port", v)
@@ -129,6 +130,11 @@ func Defaults() Options {
 		EntryTimeout: time.Second,
 		BlockSize:    1 << 20,
 		MaxInodes:    50_000, // about 40 MB of inodes
+		// POSIX permission rules (owner-only chmod, chown, explicit
+		// utimes; sticky directories; open and access modes) are the
+		// kernel's generic checks over the modes and owners the mount
+		// reports, as JuiceFS does by default.
+		DefaultPerms: true,
 	}
 }
 
