@@ -144,19 +144,38 @@ func (n *node) Unlink(ctx context.Context, name string) (errno syscall.Errno) {
 	}
 	domain, dir := n.where()
 	var pending bool
+	var cn *node
 	if ch := n.GetChild(name); ch != nil {
-		if cn, ok := ch.Operations().(*node); ok {
-			// An open write session must not store the key again on close.
-			cn.mu.Lock()
+		cn, _ = ch.Operations().(*node)
+	}
+	if cn != nil {
+		cn.mu.Lock()
+		if cn.st.Nlink <= 1 {
+			// Its last name: an open write session must not store the
+			// key again on close.
 			cn.unlinked = true
-			pending = cn.newFile
-			cn.mu.Unlock()
 		}
+		pending = cn.newFile
+		cn.mu.Unlock()
 	}
 	if pending {
 		return 0 // created here and never stored: nothing on the tracker
 	}
-	return n.m.errno("unlink", n.m.fs.Unlink(ctx, domain, vfs.ChildKey(dir, seg)))
+	key := vfs.ChildKey(dir, seg)
+	promoted, err := n.m.fs.UnlinkName(ctx, domain, key)
+	if err == nil && cn != nil {
+		cn.mu.Lock()
+		if cn.st.Nlink > 1 {
+			// One of several names went; the file stays, under another
+			// key if this name held it.
+			cn.st.Nlink--
+			if promoted != "" {
+				cn.st.Key = promoted
+			}
+		}
+		cn.mu.Unlock()
+	}
+	return n.m.errno("unlink", err)
 }
 
 var _ = (fs.NodeRenamer)((*node)(nil))
@@ -231,10 +250,15 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 		}
 	}
 	if ch != nil {
-		// go-fuse moves the inode after we return; its segment is ours to fix.
+		// go-fuse moves the inode after we return; its segment is ours to
+		// fix, and the key of a file with several names moves with the
+		// name that held it.
 		cn := ch.Operations().(*node)
 		cn.mu.Lock()
 		cn.seg = newSeg
+		if cn.st.Key == vfs.ChildKey(dir, seg) {
+			cn.st.Key = vfs.ChildKey(newDir, newSeg)
+		}
 		cn.mu.Unlock()
 	}
 	return 0
@@ -305,9 +329,45 @@ func (n *node) Mknod(ctx context.Context, name string, mode, dev uint32, out *fu
 var _ = (fs.NodeLinker)((*node)(nil))
 
 // Link refuses hard links: a key has one name.
+// Link gives a file another name (a hard link) in any directory of its
+// domain: a mogfs_attr row naming the file's key (see vfs.FS.Link), so the
+// names share the content, attributes and inode number.
 func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("link", time.Now(), &errno)
-	return nil, syscall.EPERM
+	ctx, cancel := uninterrupted(ctx)
+	defer cancel()
+	seg, errno := n.entryCheck(name)
+	if errno != 0 {
+		return nil, errno
+	}
+	tn, ok := target.(*node)
+	if !ok || tn.role != roleEntry || tn.isDir() {
+		return nil, syscall.EPERM
+	}
+	// A file written here and not stored yet gets its key first.
+	if errno := tn.flush(ctx); errno != 0 {
+		return nil, errno
+	}
+	tdomain, tkey := tn.fileKey()
+	domain, dir := n.where()
+	if domain != tdomain {
+		return nil, syscall.EXDEV
+	}
+	var a fuse.Attr
+	tn.fillAttr(&a)
+	st, err := n.m.fs.Link(ctx, domain, tkey, vfs.ChildKey(dir, seg), vfs.Attr{Mode: a.Mode, UID: a.Uid, GID: a.Gid})
+	if err != nil {
+		return nil, n.m.errno("link", err)
+	}
+	tn.mu.Lock()
+	tn.st.Nlink, tn.st.Key = st.Nlink, st.Key
+	if !tn.st.HasAttr {
+		tn.st.Attr, tn.st.HasAttr = st.Attr, st.HasAttr
+	}
+	tn.mu.Unlock()
+	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: time.Now()})
+	ch.Operations().(*node).fillEntry(out)
+	return ch, 0
 }
 
 var _ = (fs.NodeSetattrer)((*node)(nil))
@@ -324,7 +384,7 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	if n.m.opt.ReadOnly {
 		return syscall.EROFS
 	}
-	domain, p := n.where()
+	domain, p := n.fileKey() // a directory's prefix, or the key holding a file
 	if size, ok := in.GetSize(); ok {
 		if n.isDir() {
 			return syscall.EISDIR

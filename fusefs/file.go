@@ -27,7 +27,7 @@ func (n *node) acquire(ctx context.Context, trunc bool) syscall.Errno {
 	}
 	st := n.st
 	n.mu.Unlock()
-	domain, key := n.where()
+	domain, key := n.fileKey()
 	if !trunc {
 		// Close-to-open: write on top of what is stored now.
 		fresh, err := n.m.fs.FileInfo(ctx, domain, key)
@@ -47,7 +47,7 @@ func (n *node) acquire(ctx context.Context, trunc bool) syscall.Errno {
 		n.sessRefs++
 		return 0
 	}
-	n.st, n.stAt = st, time.Now()
+	n.setStat(st, key, time.Now())
 	n.sess, n.sessRefs = sess, 1
 	if n.pre == nil {
 		n.pre = n.m.fs.PreOpen(domain, key)
@@ -83,7 +83,7 @@ func (n *node) flush(ctx context.Context) syscall.Errno {
 		a := st.Attr
 		up.Attr = &a
 	}
-	domain, key := n.where()
+	domain, key := n.fileKey()
 	u, ok, err := sess.Upload(ctx, n.m.fs.StoreSession(domain, key, up))
 	if pre != nil {
 		n.mu.Lock()
@@ -169,7 +169,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (_ fs.FileHandle, _ uint3
 	n.mu.Unlock()
 	h := &handle{n: n}
 	if !busy {
-		domain, key := n.where()
+		domain, key := n.fileKey()
 		st, paths, err := n.m.fs.OpenRead(ctx, domain, key)
 		if err != nil {
 			return nil, 0, n.m.errno("open", err)
@@ -220,7 +220,7 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadR
 		if h.reader != nil {
 			h.reader.Close()
 		}
-		domain, key := n.where()
+		domain, key := n.fileKey()
 		h.reader, h.readOf = n.m.fs.NewReader(domain, key, base.FID, base.Length), base
 	}
 	k, err := h.reader.ReadAt(ctx, dest, off)

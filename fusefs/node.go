@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -110,6 +111,12 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 	if r == roleEntry {
 		seg, _ = vfs.SegmentOf(name)
 	}
+	if st.Nlink > 1 && st.Key == "" {
+		// A file with several names, looked up by the name that is its
+		// key: say so, as the node may be reached through the others.
+		_, dir := n.where()
+		st.Key = vfs.ChildKey(dir, seg)
+	}
 	if ch := n.GetChild(name); ch != nil {
 		// The same type and inode number: the same entry (a key
 		// overwritten by a stock client, with no number recorded, is a
@@ -117,7 +124,7 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == modeType(st) && ch.StableAttr().Ino == n.inoOf(seg, r, st) {
 			cn.mu.Lock()
 			if cn.sess == nil && st.Length >= 0 && at.After(cn.stAt) {
-				cn.st, cn.stAt = st, at
+				cn.setStat(st, st.Key, at)
 			}
 			cn.mu.Unlock()
 			n.m.lru.touch(cn)
@@ -162,6 +169,34 @@ func modeType(st vfs.Stat) uint32 {
 		return st.Attr.Mode & syscall.S_IFMT
 	}
 	return syscall.S_IFREG
+}
+
+// setStat records st, read at time at from the entry at key (its own path
+// or the key holding it). A file's names and holding key are kept when st
+// does not say (file_info knows nothing of hard links), and a file with
+// several names looked up by its key records that key. Called with n.mu
+// held.
+func (n *node) setStat(st vfs.Stat, key string, at time.Time) {
+	if st.Nlink == 0 {
+		st.Nlink, st.Key = n.st.Nlink, n.st.Key
+	}
+	if st.Nlink > 1 && st.Key == "" {
+		st.Key = key
+	}
+	n.st, n.stAt = st, at
+}
+
+// fileKey is where for a file, except that a file with several names (hard
+// links) is stored under one key, which the lookup that made the node named
+// (vfs.Stat.Key): uploads, opens and attribute changes go there.
+func (n *node) fileKey() (domain, key string) {
+	domain, key = n.where()
+	n.mu.Lock()
+	if n.st.Key != "" {
+		key = n.st.Key
+	}
+	n.mu.Unlock()
+	return domain, key
 }
 
 // where returns the node's domain and its key (file) or prefix (directory),
@@ -229,13 +264,19 @@ func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) 
 				domain, dir := pn.where()
 				n.mu.Lock()
 				seg := n.seg
+				if k := n.st.Key; k != "" {
+					// A file with several names: ask by the key that
+					// holds it (the name this node came with may be gone).
+					i := strings.LastIndexByte(k, '/') + 1
+					dir, seg = k[:i], k[i:]
+				}
 				n.mu.Unlock()
 				st, err := n.m.fs.Lookup(ctx, domain, dir, seg)
 				if err != nil {
 					return n.m.errno("getattr", err)
 				}
 				n.mu.Lock()
-				n.st, n.stAt = st, time.Now()
+				n.setStat(st, vfs.ChildKey(dir, seg), time.Now())
 				n.mu.Unlock()
 			}
 		}
@@ -288,13 +329,17 @@ func (n *node) fillAttr(a *fuse.Attr) {
 	}
 	switch kind {
 	case vfs.KindDir:
-		size, a.Nlink = 4096, 2
+		// The number of sub-directories is not kept (counting them would
+		// cost a listing): 1, which tools such as find read as "unknown"
+		// (btrfs and others do the same), rather than a 2 that would
+		// claim there are none.
+		size, a.Nlink = 4096, 1
 	case vfs.KindSymlink:
 		size, a.Nlink = int64(len(st.Attr.Target)), 1
 	case vfs.KindSpecial:
 		size, a.Nlink, a.Rdev = 0, 1, uint32(st.Attr.Rdev)
 	default:
-		a.Nlink = 1
+		a.Nlink = uint32(max(st.Nlink, 1))
 		if n.unlinked {
 			a.Nlink = 0 // removed or replaced while open
 		}

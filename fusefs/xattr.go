@@ -30,7 +30,7 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (_ uint32
 	if !n.isFile() {
 		return 0, syscall.ENODATA
 	}
-	domain, key := n.where()
+	domain, key := n.fileKey()
 	v, err := n.m.fs.GetXattr(ctx, domain, key, attr)
 	if err != nil {
 		return 0, n.m.errno("getxattr", err)
@@ -52,7 +52,7 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 	if n.m.opt.ReadOnly {
 		return syscall.EROFS
 	}
-	domain, key := n.where()
+	domain, key := n.fileKey()
 	return n.m.errno("setxattr", n.m.fs.SetXattr(ctx, domain, key, attr, data))
 }
 

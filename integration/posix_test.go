@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -241,4 +242,97 @@ func fileModeType(typ uint32) os.FileMode {
 		return os.ModeDevice
 	}
 	return 0
+}
+
+// TestFUSEHardLinks: several names for one file, across directories, share
+// content, attributes, inode number and link count; the file survives the
+// removal or rename of any name but the last, and a remount; tar and
+// rsync -aH round-trip a tree with hard links.
+func TestFUSEHardLinks(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	m := mountMogfs(t, c)
+	p := func(rel string) string { return filepath.Join(m.Dir, rel) }
+	if err := os.MkdirAll(p("d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p("a"), []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(p("a"), p("d/b")); err != nil {
+		t.Fatalf("link: %v", err)
+	}
+	stat := func(rel string) syscall.Stat_t {
+		t.Helper()
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p(rel), &st); err != nil {
+			t.Fatalf("lstat %s: %v", rel, err)
+		}
+		return st
+	}
+	sa, sb := stat("a"), stat("d/b")
+	if sa.Ino != sb.Ino || sa.Nlink != 2 || sb.Nlink != 2 {
+		t.Errorf("a: ino %d nlink %d; d/b: ino %d nlink %d; want one inode, two links", sa.Ino, sa.Nlink, sb.Ino, sb.Nlink)
+	}
+	if err := os.WriteFile(p("d/b"), []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p("a")); err != nil || string(b) != "two" {
+		t.Errorf("a after writing d/b = %q, %v", b, err)
+	}
+	if err := os.Chmod(p("d/b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // attr_timeout of a's cached attributes
+	if st := stat("a"); st.Mode&0o777 != 0o600 {
+		t.Errorf("a's mode after chmod of d/b = %o", st.Mode)
+	}
+	if err := os.Rename(p("a"), p("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p("c")); err != nil {
+		t.Fatalf("unlink of the first name: %v", err)
+	}
+	if b, err := os.ReadFile(p("d/b")); err != nil || string(b) != "two" {
+		t.Errorf("d/b after the first name went = %q, %v", b, err)
+	}
+	m.unmount(t)
+	m = mountMogfs(t, c)
+	if st := stat("d/b"); st.Nlink != 1 || st.Ino != sa.Ino {
+		t.Errorf("d/b after remount: ino %d nlink %d, want ino %d nlink 1", st.Ino, st.Nlink, sa.Ino)
+	}
+	if b, err := os.ReadFile(p("d/b")); err != nil || string(b) != "two" {
+		t.Errorf("d/b after remount = %q, %v", b, err)
+	}
+	if err := os.Remove(p("d/b")); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _, err := c.Client(t).ListKeys(t.Context(), c.Opts.Domain, "", "", 100); err == nil && len(keys) != 0 {
+		t.Errorf("keys left after the last name went: %q", keys)
+	}
+
+	// A tree with hard links through tar and rsync -aH.
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "x", "y"), 0o755)
+	os.WriteFile(filepath.Join(src, "x", "f"), []byte("shared"), 0o644)
+	os.Link(filepath.Join(src, "x", "f"), filepath.Join(src, "x", "y", "g"))
+	os.Link(filepath.Join(src, "x", "f"), filepath.Join(src, "h"))
+	tarball := filepath.Join(t.TempDir(), "t.tar")
+	run(t, "tar", "-C", src, "-cf", tarball, ".")
+	os.Mkdir(p("untar"), 0o755)
+	run(t, "tar", "-C", p("untar"), "-xpf", tarball)
+	for _, rel := range []string{"untar/x/y/g", "untar/h"} {
+		if st := stat(rel); st.Ino != stat("untar/x/f").Ino || st.Nlink != 3 {
+			t.Errorf("%s after tar -x: ino %d nlink %d, want x/f's inode and 3 links", rel, st.Ino, st.Nlink)
+		}
+	}
+	back := t.TempDir()
+	run(t, "rsync", "-aH", p("untar")+"/", back+"/")
+	var f, g syscall.Stat_t
+	syscall.Stat(filepath.Join(back, "x", "f"), &f)
+	syscall.Stat(filepath.Join(back, "x", "y", "g"), &g)
+	if f.Ino == 0 || f.Ino != g.Ino || f.Nlink != 3 {
+		t.Errorf("rsync -aH from the mount: x/f ino %d nlink %d, x/y/g ino %d; want one inode with 3 links", f.Ino, f.Nlink, g.Ino)
+	}
+	run(t, "diff", "-r", src, back)
 }

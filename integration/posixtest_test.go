@@ -19,8 +19,6 @@ var posixKnownFailures = map[string]string{
 	"Fallocate":           "fallocate(2) is EOPNOTSUPP: a file is uploaded whole at close, there is nothing to preallocate",
 	"FallocateKeepSize":   "fallocate(2) is EOPNOTSUPP",
 	"FcntlFlockLocksFile": "no byte-range or flock locks across open files (the mount implements no lock operations)",
-	"Link":                "no hard links yet (EPERM)",
-	"LinkUnlinkRename":    "no hard links yet (EPERM)",
 	"XAttr":               "only the user.mogilefs.* attributes exist; other user.* names are EOPNOTSUPP",
 }
 

@@ -194,6 +194,8 @@ func TestStockTracker(t *testing.T) {
 		}{
 			{"chmod", func() error { return os.Chmod(file, 0o600) }, syscall.EOPNOTSUPP},
 			{"symlink", func() error { return os.Symlink("docs/f1-1.txt", filepath.Join(tree, "link")) }, syscall.EOPNOTSUPP},
+			{"hard link", func() error { return os.Link(file, filepath.Join(tree, "hard")) }, syscall.EOPNOTSUPP},
+			{"mkfifo", func() error { return syscall.Mkfifo(filepath.Join(tree, "fifo"), 0o644) }, syscall.EOPNOTSUPP},
 			{"mkdir of a key-prefix directory", func() error { return os.Mkdir(filepath.Join(tree, "docs"), 0o755) }, syscall.EEXIST},
 			{"rmdir of a non-empty directory", func() error { return os.Remove(filepath.Join(tree, "bin")) }, syscall.ENOTEMPTY},
 		} {

@@ -1,6 +1,7 @@
 package trackerd
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -239,19 +240,68 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if err != nil {
 		return nil, dbErr("getattrs", err)
 	}
+	// Hard links: the file rows and attributes of the keys they name, and
+	// every file's count of other names: a statement each for the page.
+	var linked, fileKeys []string
+	for i, e := range ents {
+		if a := attrs[paths[i]]; a.LinkKey != "" {
+			linked = append(linked, a.LinkKey)
+			fileKeys = append(fileKeys, a.LinkKey)
+		} else if !e.IsDir && !e.Special {
+			fileKeys = append(fileKeys, paths[i])
+		}
+	}
+	var linkFiles map[string]meta.File
+	var linkAttrs map[string]meta.Attr
+	if len(linked) > 0 {
+		if linkFiles, err = t.store.FilesByKeys(r.ctx, dom.ID, linked); err != nil {
+			return nil, dbErr("list links", err)
+		}
+		if linkAttrs, err = t.store.GetAttrs(r.ctx, dom.ID, linked); err != nil {
+			return nil, dbErr("list links", err)
+		}
+	}
+	counts, err := t.store.LinkCounts(r.ctx, dom.ID, fileKeys)
+	if err != nil {
+		return nil, dbErr("list", err)
+	}
 	out := reply{"count": strconv.Itoa(len(ents)), "done": boolStr(done), "next_after": next}
+	n := 0
 	for i, e := range ents {
 		a, hasAttr := attrs[paths[i]]
-		entryReply(dom, e.Name, e.IsDir, e.File, a, hasAttr, "e"+strconv.Itoa(i+1)+"_", out)
+		en := entry{name: e.Name, isDir: e.IsDir, file: e.File, attr: a, hasAttr: hasAttr, nlink: 1 + counts[paths[i]]}
+		if k := a.LinkKey; k != "" {
+			f, ok := linkFiles[k]
+			if !ok {
+				continue // the key it named is gone (deleted by a stock client)
+			}
+			en.file, en.key, en.nlink = f, k, 1+counts[k]
+			en.attr, en.hasAttr = linkAttrs[k], true
+		}
+		n++
+		entryReply(dom, en, "e"+strconv.Itoa(n)+"_", out)
 	}
+	out["count"] = strconv.Itoa(n)
 	return out, nil
+}
+
+// entry is one directory entry as mogfs_list and mogfs_lookup describe it.
+type entry struct {
+	name    string
+	isDir   bool
+	file    meta.File // a file's row
+	attr    meta.Attr
+	hasAttr bool
+	key     string // the key holding the file when it is not the entry's own path (a hard link)
+	nlink   int    // a file's names
 }
 
 // entryReply writes one directory entry (mogfs_list, mogfs_lookup) under
 // prefix p: name, type, the file row of a file, and the attributes when
 // there are any. Absent fields are left out (a reader takes them as
 // empty): most entries of a big listing have no attribute row.
-func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.Attr, hasAttr bool, p string, out reply) {
+func entryReply(dom *domainInfo, e entry, p string, out reply) {
+	name, isDir, f, a, hasAttr := e.name, e.isDir, e.file, e.attr, e.hasAttr
 	out[p+"name"] = name
 	typ := "dir"
 	if special := specialType(a); hasAttr && !isDir && special != "" {
@@ -266,6 +316,12 @@ func entryReply(dom *domainInfo, name string, isDir bool, f meta.File, a meta.At
 		out[p+"length"] = strconv.FormatInt(f.Length, 10)
 		out[p+"class"] = dom.byID[f.ClassID].Name
 		out[p+"devcount"] = strconv.Itoa(f.DevCount)
+		if e.key != "" {
+			out[p+"key"] = e.key
+		}
+		if e.nlink > 0 {
+			out[p+"nlink"] = strconv.Itoa(e.nlink)
+		}
 	}
 	if hasAttr {
 		if !isDir && a.Mode&0o170000 == 0o120000 {
@@ -294,13 +350,16 @@ func specialType(a meta.Attr) string {
 }
 
 // cmdLookup finds one name in directory prefix P: the entry mogfs_list
-// would give for it, or unknown_key. It answers with at most four indexed
-// point queries, whatever the directory's size: the key P+name (file, by
-// the (dmid, dkey) unique index), its attribute row (mogfs_attr's primary
-// key: a file's attributes, or an explicit directory), and only when both
-// miss, one probe each for a key and an explicit directory below
-// P+name+"/" (HasChildren). An explicit directory wins over a key of the
-// same name, as the mount has always resolved it.
+// would give for it, or unknown_key. It answers with a few indexed point
+// queries, whatever the directory's size: the key P+name (file, by the
+// (dmid, dkey) unique index) and its attribute row (mogfs_attr's primary
+// key: a file's attributes, an explicit directory, a special file or a
+// hard link); then for a file the count of its other names (the
+// (dmid, linkkey) index), for a hard link also the file row and attributes
+// of the key it names, and for a miss one probe each for a key and an
+// explicit directory below P+name+"/" (HasChildren). At most five. An
+// explicit directory wins over a key of the same name, as the mount has
+// always resolved it.
 func (t *Tracker) cmdLookup(r *request) (reply, error) {
 	dom, err := t.checkDomain(r)
 	if err != nil {
@@ -326,8 +385,22 @@ func (t *Tracker) cmdLookup(r *request) (reply, error) {
 	isDir := hasAttr && a.IsDir
 	if ferr != nil && hasAttr && a.IsSpecial() {
 		out := reply{}
-		entryReply(dom, name, false, f, a, true, "", out)
+		entryReply(dom, entry{name: name, attr: a, hasAttr: true}, "", out)
 		return out, nil
+	}
+	storage := ""
+	if hasAttr && a.LinkKey != "" {
+		// A hard link: the file is the key it names, with its attributes.
+		storage = a.LinkKey
+		if f, ferr = t.store.FileByKey(r.ctx, dom.ID, storage); ferr != nil {
+			if isNotFound(ferr) {
+				return nil, protocol.Err("unknown_key") // the key went (a stock client's delete)
+			}
+			return nil, dbErr("lookup", ferr)
+		}
+		if pa, err := t.store.GetAttr(r.ctx, dom.ID, storage); err == nil {
+			a = pa
+		}
 	}
 	if ferr != nil && !isDir {
 		sub, err := t.store.HasChildren(r.ctx, dom.ID, key+"/")
@@ -339,15 +412,87 @@ func (t *Tracker) cmdLookup(r *request) (reply, error) {
 		}
 		isDir = true
 	}
+	nlink := 1
+	if !isDir {
+		holder := key
+		if storage != "" {
+			holder = storage
+		}
+		counts, err := t.store.LinkCounts(r.ctx, dom.ID, []string{holder})
+		if err != nil {
+			return nil, dbErr("lookup", err)
+		}
+		nlink += counts[holder]
+	}
 	out := reply{}
-	entryReply(dom, name, isDir, f, a, hasAttr, "", out)
+	entryReply(dom, entry{name: name, isDir: isDir, file: f, attr: a, hasAttr: hasAttr, key: storage, nlink: nlink}, "", out)
 	return out, nil
+}
+
+// cmdLink makes path (a key path) another name of the file at target
+// (mogfs_link): the reply is the new name's entry, as mogfs_lookup gives
+// it. mode, uid and gid are recorded for a file that has no attributes yet
+// (stored by a stock client), so that all its names show the same.
+func (t *Tracker) cmdLink(r *request) (reply, error) {
+	dom, err := t.checkDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	target, path := r.get("target"), r.get("path")
+	if target == "" || path == "" {
+		return nil, protocol.Err("bad_params")
+	}
+	var primary meta.Attr
+	if _, err := parseAttrArgs(r, "", &primary); err != nil {
+		return nil, err
+	}
+	key, pa, err := t.store.Link(r.ctx, dom.ID, target, path, primary)
+	switch {
+	case isNotFound(err):
+		return nil, protocol.Err("unknown_key")
+	case errors.Is(err, meta.ErrExists):
+		return nil, protocol.Err("key_exists")
+	case err != nil:
+		return nil, dbErr("link", err)
+	}
+	f, err := t.store.FileByKey(r.ctx, dom.ID, key)
+	if err != nil {
+		return nil, dbErr("link", err)
+	}
+	counts, err := t.store.LinkCounts(r.ctx, dom.ID, []string{key})
+	if err != nil {
+		return nil, dbErr("link", err)
+	}
+	name := path[strings.LastIndexByte(path, '/')+1:]
+	out := reply{}
+	entryReply(dom, entry{name: name, file: f, attr: pa, hasAttr: true, key: key, nlink: 1 + counts[key]}, "", out)
+	return out, nil
+}
+
+// cmdUnlink removes one name (mogfs_unlink): a hard link, a special file,
+// or a key, whose data goes only with its last name (the first other name
+// becomes the key: promoted=).
+func (t *Tracker) cmdUnlink(r *request) (reply, error) {
+	dom, err := t.checkDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	path := r.get("path")
+	defer t.paths.dropKey(dom.ID, path) // the get_paths cache of the name
+	res, err := t.store.UnlinkName(r.ctx, dom.ID, path)
+	switch {
+	case isNotFound(err):
+		return nil, protocol.Err("unknown_key")
+	case err != nil:
+		return nil, dbErr("unlink", err)
+	}
+	return reply{"promoted": res.Promoted}, nil
 }
 
 // cmdCaps answers mogfs_caps with the extensions this tracker supports, so
 // a client can detect them; an original tracker answers unknown_command.
 func (t *Tracker) cmdCaps(r *request) (reply, error) {
-	return reply{"create_close_attrs": "1", "list": "1", "attrs": "1", "lookup": "1"}, nil
+	return reply{"create_close_attrs": "1", "list": "1", "attrs": "1", "lookup": "1", "links": "1"}, nil
 }
 
 // cmdStats is the mogfs revival of the removed "stats" command: queue

@@ -133,6 +133,8 @@ func init() {
 		"mogfs_renameattrs": (*Tracker).cmdRenameAttrs,
 		"mogfs_list":        (*Tracker).cmdList,
 		"mogfs_lookup":      (*Tracker).cmdLookup,
+		"mogfs_link":        (*Tracker).cmdLink,
+		"mogfs_unlink":      (*Tracker).cmdUnlink,
 		"stats":             (*Tracker).cmdStats,
 		"mogfs_caps":        (*Tracker).cmdCaps,
 	}
@@ -142,7 +144,7 @@ func init() {
 // with Config.NoExtensions they answer unknown_command as there.
 var extensions = map[string]bool{
 	"mogfs_getattr": true, "mogfs_setattr": true, "mogfs_delattr": true, "mogfs_renameattrs": true,
-	"mogfs_list": true, "mogfs_lookup": true, "mogfs_caps": true, "stats": true,
+	"mogfs_list": true, "mogfs_lookup": true, "mogfs_link": true, "mogfs_unlink": true, "mogfs_caps": true, "stats": true,
 }
 
 // handleLine answers one request line; "" means no reply (blank line).

@@ -158,6 +158,8 @@ func parseEntry(r map[string]string, p string) Stat {
 	st.Length, _ = strconv.ParseInt(r[p+"length"], 10, 64)
 	st.Class = r[p+"class"]
 	st.DevCount, _ = strconv.Atoi(r[p+"devcount"])
+	st.Key = r[p+"key"]
+	st.Nlink, _ = strconv.Atoi(r[p+"nlink"])
 	if r[p+"mode"] != "" {
 		st.Attr, st.HasAttr = parseAttr(r, p), true
 	}

@@ -44,6 +44,12 @@ type Stat struct {
 	DevCount int
 	Attr     Attr
 	HasAttr  bool
+	// Key is the key that holds a file reached by another of its names (a
+	// hard link); "" when it is the entry's own path.
+	Key string
+	// Nlink is a file's number of names; 0 when the tracker did not say
+	// (shown as 1).
+	Nlink int
 }
 
 // Config configures an FS.
@@ -69,11 +75,11 @@ type FS struct {
 	met     *metrics.Mount // nil-safe
 	started time.Time
 	noExt   atomic.Bool // the tracker answered unknown_command to an extension
-	// noLookup: the tracker has the extension but not mogfs_lookup (an
-	// older mogfs tracker during a rolling upgrade).
-	noLookup atomic.Bool
-	caps     atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
-	local    localDirs    // directories made here without the extension
+	// noLookup, noUnlink, noLink: the tracker has the extension but not
+	// that command (an older mogfs tracker during a rolling upgrade).
+	noLookup, noUnlink, noLink atomic.Bool
+	caps                       atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
+	local                      localDirs    // directories made here without the extension
 }
 
 // New returns an FS.
@@ -122,20 +128,31 @@ func (fs *FS) Domains(ctx context.Context) ([]string, error) {
 // for explicit directories below dir+seg+"/"). A tracker without
 // mogfs_lookup (a stock one, or an older mogfs) gets lookupSplit.
 func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
-	if fs.noExt.Load() || fs.noLookup.Load() {
-		return fs.lookupSplit(ctx, domain, dir, seg)
-	}
-	r, err := fs.c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "dir": dir, "name": seg})
+	r, err := fs.optional(ctx, "mogfs_lookup", &fs.noLookup, map[string]string{"domain": domain, "dir": dir, "name": seg})
 	switch {
 	case err == nil:
 		return parseEntry(r, ""), nil
 	case protocol.IsCode(err, "unknown_key"):
 		return Stat{}, ErrNotFound
-	case protocol.IsCode(err, "unknown_command"):
-		fs.noLookup.Store(true)
+	case errors.Is(err, ErrNotSupported):
 		return fs.lookupSplit(ctx, domain, dir, seg)
 	}
 	return Stat{}, err
+}
+
+// optional runs an extension command that a tracker with the extension may
+// still lack (an older mogfs tracker): its unknown_command is remembered in
+// missing and is ErrNotSupported, without giving up the extension.
+func (fs *FS) optional(ctx context.Context, cmd string, missing *atomic.Bool, args map[string]string) (map[string]string, error) {
+	if fs.noExt.Load() || missing.Load() {
+		return nil, ErrNotSupported
+	}
+	r, err := fs.c.Do(ctx, cmd, args)
+	if protocol.IsCode(err, "unknown_command") {
+		missing.Store(true)
+		return nil, ErrNotSupported
+	}
+	return r, err
 }
 
 // lookupSplit is Lookup through the stock commands: file_info and the
@@ -360,6 +377,30 @@ func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
 // Unlink deletes a key and its attributes, both at once on two
 // connections: one round trip of waiting.
 func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
+	_, err := fs.UnlinkName(ctx, domain, key)
+	return err
+}
+
+// UnlinkName removes one name with mogfs_unlink: a key, a hard link or a
+// special file. A key with other names keeps its data: the first other
+// name becomes the key, which it returns. Without mogfs_unlink it is the
+// key's delete and its attributes' at once.
+func (fs *FS) UnlinkName(ctx context.Context, domain, key string) (promoted string, err error) {
+	r, err := fs.optional(ctx, "mogfs_unlink", &fs.noUnlink, map[string]string{"domain": domain, "path": key})
+	switch {
+	case err == nil:
+		return r["promoted"], nil
+	case protocol.IsCode(err, "unknown_key"):
+		return "", ErrNotFound
+	case !errors.Is(err, ErrNotSupported):
+		return "", err
+	}
+	return "", fs.unlinkSplit(ctx, domain, key)
+}
+
+// unlinkSplit deletes a key and its attributes, both at once on two
+// connections: one round trip of waiting.
+func (fs *FS) unlinkSplit(ctx context.Context, domain, key string) error {
 	var derr error
 	var existed bool
 	done := make(chan struct{})
@@ -381,6 +422,24 @@ func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
 	return nil
 }
 
+// Link makes path another name (a hard link) of the file at key target,
+// recording a's mode and owner for a file that has no attributes yet. It
+// returns the file as the new name shows it. It needs the extension.
+func (fs *FS) Link(ctx context.Context, domain, target, path string, a Attr) (Stat, error) {
+	r, err := fs.optional(ctx, "mogfs_link", &fs.noLink, map[string]string{
+		"domain": domain, "target": target, "path": path, "mode": strconv.FormatUint(uint64(a.Mode), 8),
+		"uid": strconv.FormatUint(uint64(a.UID), 10), "gid": strconv.FormatUint(uint64(a.GID), 10)})
+	switch {
+	case protocol.IsCode(err, "unknown_key"):
+		return Stat{}, ErrNotFound
+	case protocol.IsCode(err, "key_exists"):
+		return Stat{}, ErrExists
+	case err != nil:
+		return Stat{}, err
+	}
+	return parseEntry(r, ""), nil
+}
+
 // Mknod makes a special file (fifo, socket, character or block device):
 // an attribute row with no key, listed and looked up like a file. Stock
 // MogileFS clients do not see it. It needs the extension.
@@ -395,12 +454,10 @@ func (fs *FS) Mknod(ctx context.Context, domain, key string, mode uint32, rdev u
 	return Stat{Kind: KindSpecial, Attr: a, HasAttr: true}, err
 }
 
-// RenameSpecial renames special file from to to, replacing what to was.
+// RenameSpecial renames a name that is a mogfs_attr row alone (a special
+// file or a hard link) from from to to, replacing what to was.
 func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error {
-	if err := fs.c.Delete(ctx, domain, to); err != nil && !protocol.IsCode(err, "unknown_key") {
-		return err
-	}
-	if err := fs.delAttr(ctx, domain, to); err != nil {
+	if err := fs.Unlink(ctx, domain, to); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	r, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to})
@@ -417,13 +474,16 @@ func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error 
 func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
 	err := fs.c.Rename(ctx, domain, from, to)
 	if protocol.IsCode(err, "key_exists") {
-		if err := fs.c.Delete(ctx, domain, to); err != nil && !protocol.IsCode(err, "unknown_key") {
+		// The name replaced goes as an unlink would take it: a file with
+		// other names keeps its data.
+		if err := fs.Unlink(ctx, domain, to); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		err = fs.c.Rename(ctx, domain, from, to)
 	}
 	if protocol.IsCode(err, "unknown_key") {
-		return ErrNotFound
+		// No key: a hard link's or a special file's name, a row alone.
+		return fs.RenameSpecial(ctx, domain, from, to)
 	}
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target, ino, rdev"
+const attrCols = "dmid, path, isdir, mode, uid, gid, mtime, ctime, atime, target, ino, rdev, linkkey"
 
 // GetAttr reads the attributes of a key or directory; ErrNotFound when none
 // are recorded.
@@ -22,9 +22,9 @@ func (s *Store) GetAttr(ctx context.Context, dmid int, path string) (Attr, error
 
 // SetAttr inserts or replaces the attributes of a.Path.
 func (s *Store) SetAttr(ctx context.Context, a Attr) error {
-	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
-		nullStr(a.Target), a.Ino, int64(a.Rdev), a.listKey())
+		nullStr(a.Target), a.Ino, int64(a.Rdev), nullStr(a.LinkKey), a.listKey())
 	if err != nil {
 		return fmt.Errorf("meta: set attr %d/%q: %w", a.DomainID, a.Path, err)
 	}
@@ -44,7 +44,7 @@ func (s *Store) DeleteAttr(ctx context.Context, dmid int, path string) error {
 // destination paths, in one transaction. `to` must not be under `from/`.
 func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q, args := "SELECT path, isdir, mode FROM mogfs_attr WHERE dmid = ?", []any{dmid}
+		q, args := "SELECT path, isdir, mode, COALESCE(linkkey, '') FROM mogfs_attr WHERE dmid = ?", []any{dmid}
 		q, args = prefixRange(q, args, "path", from+"/", "")
 		rows, err := tx.QueryContext(ctx, q+" OR dmid = ? AND path = ?"+s.d.forUpdate(), append(args, dmid, from)...)
 		if err != nil {
@@ -53,7 +53,7 @@ func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) erro
 		var olds []Attr
 		for rows.Next() {
 			var a Attr
-			if err := rows.Scan(&a.Path, &a.IsDir, &a.Mode); err != nil {
+			if err := rows.Scan(&a.Path, &a.IsDir, &a.Mode, &a.LinkKey); err != nil {
 				rows.Close()
 				return err
 			}
@@ -62,6 +62,34 @@ func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) erro
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		// Hard links to keys that move (from itself, or below it) follow.
+		if _, err := tx.ExecContext(ctx, "UPDATE mogfs_attr SET linkkey = ? WHERE dmid = ? AND linkkey = ?", to, dmid, from); err != nil {
+			return err
+		}
+		lq, largs := "SELECT path, linkkey FROM mogfs_attr WHERE dmid = ?", []any{dmid}
+		lq, largs = prefixRange(lq, largs, "linkkey", from+"/", "")
+		lrows, err := tx.QueryContext(ctx, lq, largs...)
+		if err != nil {
+			return err
+		}
+		var moved [][2]string
+		for lrows.Next() {
+			var p, lk string
+			if err := lrows.Scan(&p, &lk); err != nil {
+				lrows.Close()
+				return err
+			}
+			moved = append(moved, [2]string{p, to + lk[len(from):]})
+		}
+		lrows.Close()
+		if err := lrows.Err(); err != nil {
+			return err
+		}
+		for _, m := range moved {
+			if _, err := tx.ExecContext(ctx, "UPDATE mogfs_attr SET linkkey = ? WHERE dmid = ? AND path = ?", m[1], dmid, m[0]); err != nil {
+				return err
+			}
 		}
 		for _, a := range olds {
 			p := a.Path
@@ -84,12 +112,12 @@ func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) erro
 func scanAttr(row interface{ Scan(...any) error }) (Attr, error) {
 	var a Attr
 	var mt, ct, at int64
-	var target sql.NullString
+	var target, linkkey sql.NullString
 	var rdev int64
-	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target, &a.Ino, &rdev); err != nil {
+	if err := row.Scan(&a.DomainID, &a.Path, &a.IsDir, &a.Mode, &a.UID, &a.GID, &mt, &ct, &at, &target, &a.Ino, &rdev, &linkkey); err != nil {
 		return Attr{}, err
 	}
-	a.Rdev = uint64(rdev)
+	a.Rdev, a.LinkKey = uint64(rdev), linkkey.String
 	a.MTime, a.CTime, a.ATime, a.Target = fromUnixNano(mt), fromUnixNano(ct), fromUnixNano(at), target.String
 	return a, nil
 }
@@ -115,9 +143,10 @@ func fromUnixNano(n int64) time.Time {
 const inBatch = 1000
 
 // queryIn runs q (a SELECT ending in "dmid = ? AND col IN", without the
-// list) for the values in batches of inBatch, calling each for every row.
-// Not through the statement cache: the text varies with the batch size.
-func (s *Store) queryIn(ctx context.Context, q string, dmid int, vals []string, each func(*sql.Rows) error) error {
+// list, then tail) for the values in batches of inBatch, calling each for
+// every row. Not through the statement cache: the text varies with the
+// batch size.
+func (s *Store) queryIn(ctx context.Context, q, tail string, dmid int, vals []string, each func(*sql.Rows) error) error {
 	for len(vals) > 0 {
 		n := min(len(vals), inBatch)
 		args := make([]any, 0, n+1)
@@ -126,7 +155,7 @@ func (s *Store) queryIn(ctx context.Context, q string, dmid int, vals []string, 
 			args = append(args, v)
 		}
 		s.queries.Add(1)
-		rows, err := s.r.QueryContext(ctx, q+" (?"+strings.Repeat(",?", n-1)+")", args...)
+		rows, err := s.r.QueryContext(ctx, q+" (?"+strings.Repeat(",?", n-1)+")"+tail, args...)
 		if err != nil {
 			return err
 		}
@@ -150,7 +179,7 @@ func (s *Store) queryIn(ctx context.Context, q string, dmid int, vals []string, 
 // 1,000 paths; paths without a row are absent from the map.
 func (s *Store) GetAttrs(ctx context.Context, dmid int, paths []string) (map[string]Attr, error) {
 	out := make(map[string]Attr, len(paths))
-	err := s.queryIn(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path IN", dmid, paths, func(rows *sql.Rows) error {
+	err := s.queryIn(ctx, "SELECT "+attrCols+" FROM mogfs_attr WHERE dmid = ? AND path IN", "", dmid, paths, func(rows *sql.Rows) error {
 		a, err := scanAttr(rows)
 		out[a.Path] = a
 		return err

@@ -136,8 +136,10 @@ func (mysqlDialect) schema() []string {
 			dirkey VARBINARY(1025),
 			ino BIGINT NOT NULL DEFAULT 0,
 			rdev BIGINT NOT NULL DEFAULT 0,
+			linkkey VARBINARY(1024),
 			PRIMARY KEY (dmid, path),
-			INDEX mogfs_attr_dirkey (dmid, dirkey))`,
+			INDEX mogfs_attr_dirkey (dmid, dirkey),
+			INDEX mogfs_attr_linkkey (dmid, linkkey))`,
 	}
 	for i := range tables {
 		tables[i] += mysqlTableOpts

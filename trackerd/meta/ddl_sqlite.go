@@ -133,6 +133,7 @@ func (sqliteDialect) schema() []string {
 			dirkey VARCHAR(1025),
 			ino BIGINT NOT NULL DEFAULT 0,
 			rdev BIGINT NOT NULL DEFAULT 0,
+			linkkey VARCHAR(1024),
 			PRIMARY KEY (dmid, path))`,
 	}
 }

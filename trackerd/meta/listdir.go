@@ -137,7 +137,7 @@ func (s *Store) dropShadowed(ctx context.Context, dmid int, P string, ents []Dir
 		return ents, nil
 	}
 	have := map[string]bool{}
-	err := s.queryIn(ctx, "SELECT dkey FROM file WHERE dmid = ? AND dkey IN", dmid, keys, func(rows *sql.Rows) error {
+	err := s.queryIn(ctx, "SELECT dkey FROM file WHERE dmid = ? AND dkey IN", "", dmid, keys, func(rows *sql.Rows) error {
 		var k string
 		err := rows.Scan(&k)
 		have[k] = true

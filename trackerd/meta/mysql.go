@@ -195,6 +195,9 @@ func (mysqlDialect) upgrade(ctx context.Context, db *sql.DB) error {
 			alters = append(alters, "ALTER TABLE mogfs_attr ADD COLUMN "+c+" BIGINT NOT NULL DEFAULT 0")
 		}
 	}
+	if _, ok := cols["mogfs_attr.linkkey"]; !ok {
+		alters = append(alters, "ALTER TABLE mogfs_attr ADD COLUMN linkkey VARBINARY(1024), ADD INDEX mogfs_attr_linkkey (dmid, linkkey)")
+	}
 	for _, q := range alters {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("meta: upgrade: %s: %w", q, err)

@@ -136,6 +136,7 @@ func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
 		{"mogfs_attr", "dirkey", "VARCHAR(1025)"},
 		{"mogfs_attr", "ino", "BIGINT NOT NULL DEFAULT 0"},
 		{"mogfs_attr", "rdev", "BIGINT NOT NULL DEFAULT 0"},
+		{"mogfs_attr", "linkkey", "VARCHAR(1024)"},
 	}
 	for _, a := range add {
 		cols, err := sqliteColumns(ctx, db, a.table)
@@ -159,6 +160,7 @@ func (sqliteDialect) upgrade(ctx context.Context, db *sql.DB) error {
 	}
 	for _, q := range []string{
 		"CREATE INDEX IF NOT EXISTS mogfs_attr_dirkey ON mogfs_attr (dmid, dirkey)",
+		"CREATE INDEX IF NOT EXISTS mogfs_attr_linkkey ON mogfs_attr (dmid, linkkey)",
 		"DROP INDEX IF EXISTS mogfs_attr_dirs", // replaced by mogfs_attr_dirkey
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {

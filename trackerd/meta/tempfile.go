@@ -186,7 +186,7 @@ func (s *Store) CloseFile(ctx context.Context, a CloseArgs) (oldFID int64, err e
 		}
 		if at := a.Attr; at != nil {
 			// A key's attributes: not walked by listings (no dirkey).
-			if _, err := tx.ExecContext(ctx, "REPLACE INTO mogfs_attr ("+attrCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			if _, err := tx.ExecContext(ctx, "REPLACE INTO mogfs_attr ("+attrCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
 				a.DomainID, a.Key, at.IsDir, at.Mode, at.UID, at.GID, unixNano(at.MTime), unixNano(at.CTime),
 				unixNano(at.ATime), nullStr(at.Target), at.Ino, 0); err != nil {
 				return err

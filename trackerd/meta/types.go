@@ -132,6 +132,10 @@ type Attr struct {
 	Ino int64
 	// Rdev is a device node's device number (0 otherwise).
 	Rdev uint64
+	// LinkKey makes the row a hard link: another name for the file stored
+	// under that key (its first name), whose data, attributes and inode
+	// number it shares. "" for every other row.
+	LinkKey string
 }
 
 // IsSpecial reports whether the attributes are those of a special file (a
@@ -147,13 +151,13 @@ func (a Attr) IsSpecial() bool {
 
 // listKey is the dirkey column of a row: where a listing's walk over
 // mogfs_attr finds it. A directory's path with a trailing "/" (the place
-// of the keys below it), a special file's path, NULL for the attributes of
-// a key (the walk over file lists those).
+// of the keys below it), a special file's or a hard link's path, NULL for
+// the attributes of a key (the walk over file lists those).
 func (a Attr) listKey() any {
 	switch {
 	case a.IsDir:
 		return DirKey(a.Path)
-	case a.IsSpecial():
+	case a.IsSpecial() || a.LinkKey != "":
 		return a.Path
 	}
 	return nil

@@ -44,6 +44,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ListDirScale", testListDirScale},
 		{"ListDirRandom", testListDirRandom},
 		{"AttrIno", testAttrIno},
+		{"Links", testLinks},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

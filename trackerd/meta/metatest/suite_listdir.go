@@ -275,3 +275,60 @@ func testAttrIno(t *testing.T, newDB NewDB) {
 		t.Fatalf("GetAttr(e/f) after close = %+v, %v", a, err)
 	}
 }
+
+// testLinks: hard links share a file, follow renames of its key and of the
+// directories above it, and keep the data until the last name goes: the
+// first link becomes the key when the key is removed.
+func testLinks(t *testing.T, newDB NewDB) {
+	s := Open(t, newDB(t))
+	ctx := ctxT(t)
+	dm := newDomain(t, s, "links")
+	fid := newFile(t, s, dm.ID, "a/k", 1)
+	key, pa, err := s.Link(ctx, dm.ID, "a/k", "b/l1", meta.Attr{Mode: 0o100640, UID: 7, GID: 8})
+	must(t, err, "Link")
+	if key != "a/k" || pa.Ino != fid || pa.Mode != 0o100640 {
+		t.Fatalf("Link = %q, %+v; want key a/k, ino %d", key, pa, fid)
+	}
+	if key, _, err = s.Link(ctx, dm.ID, "b/l1", "c/l2", meta.Attr{}); err != nil || key != "a/k" {
+		t.Fatalf("Link through a link = %q, %v", key, err)
+	}
+	_, _, err = s.Link(ctx, dm.ID, "a/k", "c/l2", meta.Attr{})
+	wantErr(t, err, meta.ErrExists, "Link onto a name")
+	_, _, err = s.Link(ctx, dm.ID, "nope", "c/l3", meta.Attr{})
+	wantErr(t, err, meta.ErrNotFound, "Link to nothing")
+	if got := listAll(t, s, dm.ID, "b/", 10); !slices.Equal(got, []string{"l1"}) {
+		t.Fatalf("ListDir(b/) = %q", got)
+	}
+	if n, err := s.LinkCounts(ctx, dm.ID, []string{"a/k"}); err != nil || n["a/k"] != 2 {
+		t.Fatalf("LinkCounts = %v, %v", n, err)
+	}
+	must(t, s.RenameFile(ctx, dm.ID, "a/k", "z/k"), "RenameFile")
+	must(t, s.RenameAttrs(ctx, dm.ID, "a/k", "z/k"), "RenameAttrs")
+	for _, p := range []string{"b/l1", "c/l2"} {
+		if a, err := s.GetAttr(ctx, dm.ID, p); err != nil || a.LinkKey != "z/k" || a.Ino != fid {
+			t.Fatalf("GetAttr(%s) after the key's rename = %+v, %v", p, a, err)
+		}
+	}
+	res, err := s.UnlinkName(ctx, dm.ID, "z/k")
+	must(t, err, "UnlinkName(key)")
+	if res.Promoted != "b/l1" || res.FID != 0 {
+		t.Fatalf("UnlinkName(key) = %+v, want b/l1 promoted", res)
+	}
+	if f, err := s.FileByKey(ctx, dm.ID, "b/l1"); err != nil || f.FID != fid {
+		t.Fatalf("FileByKey(b/l1) = %+v, %v", f, err)
+	}
+	if a, err := s.GetAttr(ctx, dm.ID, "c/l2"); err != nil || a.LinkKey != "b/l1" {
+		t.Fatalf("GetAttr(c/l2) after promotion = %+v, %v", a, err)
+	}
+	if a, err := s.GetAttr(ctx, dm.ID, "b/l1"); err != nil || a.LinkKey != "" || a.Mode != 0o100640 {
+		t.Fatalf("GetAttr(b/l1) after promotion = %+v, %v", a, err)
+	}
+	if res, err := s.UnlinkName(ctx, dm.ID, "c/l2"); err != nil || res != (meta.UnlinkResult{}) {
+		t.Fatalf("UnlinkName(link) = %+v, %v", res, err)
+	}
+	if res, err := s.UnlinkName(ctx, dm.ID, "b/l1"); err != nil || res.FID != fid {
+		t.Fatalf("UnlinkName(last name) = %+v, %v; want fid %d", res, err, fid)
+	}
+	_, err = s.UnlinkName(ctx, dm.ID, "b/l1")
+	wantErr(t, err, meta.ErrNotFound, "UnlinkName(gone)")
+}
