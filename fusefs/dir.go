@@ -54,6 +54,8 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 var _ = (fs.FileSeekdirer)((*dirHandle)(nil))
 
 func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	ctx, cancel := uninterrupted(ctx) // a seek may read pages again: see Readdirent
+	defer cancel()
 	return h.n.m.errno("seekdir", h.r.Seek(ctx, off))
 }
 

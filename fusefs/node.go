@@ -408,6 +408,8 @@ var _ = (fs.NodeStatfser)((*node)(nil))
 // Statfs reports the cluster's capacity from get_devices.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) (errno syscall.Errno) {
 	defer n.m.observe("statfs", time.Now(), &errno)
+	ctx, cancel := uninterrupted(ctx) // its syscall is not restarted after EINTR
+	defer cancel()
 	total, used, err := n.m.fs.Statfs(ctx)
 	if err != nil {
 		return n.m.errno("statfs", err)
