@@ -22,9 +22,7 @@ func (s *Store) GetAttr(ctx context.Context, dmid int, path string) (Attr, error
 
 // SetAttr inserts or replaces the attributes of a.Path.
 func (s *Store) SetAttr(ctx context.Context, a Attr) error {
-	_, err := s.exec(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
-		nullStr(a.Target), a.Ino, int64(a.Rdev), nullStr(a.LinkKey), a.listKey())
+	_, err := s.exec(ctx, replaceAttrSQL, a.rowArgs()...)
 	if err != nil {
 		return fmt.Errorf("meta: set attr %d/%q: %w", a.DomainID, a.Path, err)
 	}

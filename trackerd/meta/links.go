@@ -68,10 +68,17 @@ func (s *Store) Link(ctx context.Context, dmid int, target, path string, primary
 
 // replaceAttr writes a whole mogfs_attr row in a transaction.
 func replaceAttr(ctx context.Context, tx *sql.Tx, a Attr) error {
-	_, err := tx.ExecContext(ctx, "REPLACE INTO mogfs_attr ("+attrCols+", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
-		nullStr(a.Target), a.Ino, int64(a.Rdev), nullStr(a.LinkKey), a.listKey())
+	_, err := tx.ExecContext(ctx, replaceAttrSQL, a.rowArgs()...)
 	return err
+}
+
+// replaceAttrSQL writes a whole mogfs_attr row; its arguments are rowArgs.
+const replaceAttrSQL = "REPLACE INTO mogfs_attr (" + attrCols + ", dirkey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// rowArgs are the values of replaceAttrSQL for a.
+func (a Attr) rowArgs() []any {
+	return []any{a.DomainID, a.Path, a.IsDir, a.Mode, a.UID, a.GID, unixNano(a.MTime), unixNano(a.CTime), unixNano(a.ATime),
+		nullStr(a.Target), a.Ino, int64(a.Rdev), nullStr(a.LinkKey), a.listKey()}
 }
 
 // UnlinkResult says what UnlinkName removed.
@@ -117,18 +124,8 @@ func (s *Store) UnlinkName(ctx context.Context, dmid int, path string) (UnlinkRe
 		err = tx.QueryRowContext(ctx, "SELECT path FROM mogfs_attr WHERE dmid = ? AND linkkey = ? ORDER BY path LIMIT 1", dmid, path).Scan(&next)
 		switch {
 		case err == sql.ErrNoRows:
-			now, err := s.now(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM file WHERE fid = ?", fid); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ? AND isdir = 0", dmid, path); err != nil {
-				return err
-			}
 			res.FID = fid
-			return s.enqueueDelete(ctx, tx, fid, now)
+			return s.deleteFileTx(ctx, tx, dmid, path, fid)
 		case err != nil:
 			return err
 		}

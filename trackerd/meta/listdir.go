@@ -203,30 +203,41 @@ func (s *Store) walkKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 	return append(out, more...), done, err
 }
 
-// skipKeys is the skip-scan over file: up to n entries from the first key
-// `op from`, one index seek each inside one recursive statement.
-func (s *Store) skipKeys(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]DirEntry, bool, error) {
+// skipWalk is the recursive statement both skip-scans share: up to n
+// values of col in table under P, from the first one `op from`, then one
+// index seek a step (past a sub-tree when the value has a "/" after P,
+// else to the next value). It returns the WITH clause, which defines
+// walk(k, n) in order of n, and its arguments.
+func (s *Store) skipWalk(table, col string, dmid int, P, op, from, hi string, bounded bool, n int) (string, []any) {
 	d := s.d
 	plen := len(P)
 	hiCond, hiArg := "", []any(nil)
 	if bounded {
-		hiCond, hiArg = " AND dkey < ?", []any{hi}
+		hiCond, hiArg = " AND "+col+" < ?", []any{hi}
 	}
 	next := func(cond string) string {
-		return "(SELECT dkey FROM file WHERE dmid = ? AND " + cond + hiCond + " ORDER BY dkey LIMIT 1)"
+		return "(SELECT " + col + " FROM " + table + " WHERE dmid = ? AND " + cond + hiCond + " ORDER BY " + col + " LIMIT 1)"
 	}
-	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next("dkey "+op+" ?") + ", 1 UNION ALL SELECT CASE WHEN " +
-		d.slashAt("k", "?") + " > 0 THEN " + next("dkey >= "+d.pastDir("k")) +
-		" ELSE " + next("dkey > k") + " END, n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)" +
-		" SELECT " + d.cteHint() + "f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount FROM walk" +
-		" JOIN file f ON f.dmid = ? AND f.dkey = walk.k ORDER BY walk.n"
+	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next(col+" "+op+" ?") + ", 1 UNION ALL SELECT CASE WHEN " +
+		d.slashAt("k", "?") + " > 0 THEN " + next(col+" >= "+d.pastDir("k")) +
+		" ELSE " + next(col+" > k") + " END, n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)"
 	args := []any{dmid, from}
 	args = append(args, hiArg...)
 	args = append(args, plen+1, dmid, plen, plen+1)
 	args = append(args, hiArg...)
 	args = append(args, dmid)
 	args = append(args, hiArg...)
-	args = append(args, n, dmid)
+	return q, append(args, n)
+}
+
+// skipKeys is the skip-scan over file: up to n entries from the first key
+// `op from`, one index seek each inside one recursive statement.
+func (s *Store) skipKeys(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]DirEntry, bool, error) {
+	plen := len(P)
+	q, args := s.skipWalk("file", "dkey", dmid, P, op, from, hi, bounded, n)
+	q += " SELECT " + s.d.cteHint() + "f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount FROM walk" +
+		" JOIN file f ON f.dmid = ? AND f.dkey = walk.k ORDER BY walk.n"
+	args = append(args, dmid)
 	rows, err := s.read(ctx, q, args...)
 	if err != nil {
 		return nil, false, err
@@ -253,26 +264,9 @@ func (s *Store) skipKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 // explicit directories below it, "P/name/.../") and special files (a
 // dirkey "P/name", see Attr.listKey).
 func (s *Store) walkAttrs(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]DirEntry, bool, error) {
-	d := s.d
 	plen := len(P)
-	hiCond, hiArg := "", []any(nil)
-	if bounded {
-		hiCond, hiArg = " AND dirkey < ?", []any{hi}
-	}
-	next := func(cond string) string {
-		return "(SELECT dirkey FROM mogfs_attr WHERE dmid = ? AND " + cond + hiCond + " ORDER BY dirkey LIMIT 1)"
-	}
-	q := "WITH RECURSIVE walk(k, n) AS (SELECT " + next("dirkey "+op+" ?") + ", 1 UNION ALL SELECT CASE WHEN " +
-		d.slashAt("k", "?") + " > 0 THEN " + next("dirkey >= "+d.pastDir("k")) +
-		" ELSE " + next("dirkey > k") + " END, n + 1 FROM walk WHERE k IS NOT NULL AND n < ?)" +
-		" SELECT " + d.cteHint() + "k FROM walk WHERE k IS NOT NULL ORDER BY n"
-	args := []any{dmid, from}
-	args = append(args, hiArg...)
-	args = append(args, plen+1, dmid, plen, plen+1)
-	args = append(args, hiArg...)
-	args = append(args, dmid)
-	args = append(args, hiArg...)
-	args = append(args, n)
+	q, args := s.skipWalk("mogfs_attr", "dirkey", dmid, P, op, from, hi, bounded, n)
+	q += " SELECT " + s.d.cteHint() + "k FROM walk WHERE k IS NOT NULL ORDER BY n"
 	rows, err := s.read(ctx, q, args...)
 	if err != nil {
 		return nil, false, err

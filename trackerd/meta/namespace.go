@@ -39,23 +39,29 @@ func (s *Store) DeleteFile(ctx context.Context, dmid int, key string) (int64, er
 		if err != nil {
 			return noRows(err)
 		}
-		now, err := s.now(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM file WHERE fid = ?", fid); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ? AND isdir = 0", dmid, key); err != nil {
-			return err
-		}
-		return s.enqueueDelete(ctx, tx, fid, now)
+		return s.deleteFileTx(ctx, tx, dmid, key, fid)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("meta: delete %d/%q: %w", dmid, key, err)
 	}
 	s.fileChanged(fid)
 	return fid, nil
+}
+
+// deleteFileTx removes key's file row (fid) and attributes and queues the
+// fid for deletion, in tx.
+func (s *Store) deleteFileTx(ctx context.Context, tx *sql.Tx, dmid int, key string, fid int64) error {
+	now, err := s.now(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM file WHERE fid = ?", fid); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM mogfs_attr WHERE dmid = ? AND path = ? AND isdir = 0", dmid, key); err != nil {
+		return err
+	}
+	return s.enqueueDelete(ctx, tx, fid, now)
 }
 
 // RenameFile renames a key within its domain; ErrNotFound when `from` is
