@@ -78,6 +78,7 @@ func TestFUSEPermissions(t *testing.T) {
 	mk("secret", 0o600, 0, 0)
 	mk("suid", 0o755|os.ModeSetuid, alice, alice)
 	mk("suid-w", 0o777|os.ModeSetuid, alice, alice)
+	mk("sgid", 0o775|os.ModeSetgid, alice, alice)
 	if err := os.Mkdir(p("sticky"), 0o777); err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +120,15 @@ func TestFUSEPermissions(t *testing.T) {
 	if mode := modeOf(t, p("suid-w")); mode&syscall.S_ISUID != 0 {
 		t.Errorf("set-user-ID kept after a write by another user: mode %o", mode)
 	}
-	// chown by root clears set-user-ID too.
-	if err := os.Chown(p("suid"), bob, bob); err != nil {
-		t.Fatal(err)
-	}
-	if mode := modeOf(t, p("suid")); mode&syscall.S_ISUID != 0 {
-		t.Errorf("set-user-ID kept after chown: mode %o", mode)
+	// chown by root clears set-user-ID too, and set-group-ID of a
+	// group-executable file.
+	for _, f := range []string{"suid", "sgid"} {
+		if err := os.Chown(p(f), bob, bob); err != nil {
+			t.Fatal(err)
+		}
+		if mode := modeOf(t, p(f)); mode&(syscall.S_ISUID|syscall.S_ISGID) != 0 {
+			t.Errorf("%s: set-id bits kept after chown: mode %o", f, mode)
+		}
 	}
 
 	// rename's edge cases, as root, with rename(2) itself (os.Rename
