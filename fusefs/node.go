@@ -46,6 +46,9 @@ type node struct {
 	unlinked bool         // removed while open: never upload again
 
 	lru *list.Element // this node in m.lru; guarded by m.lru.mu, not mu
+	// cachedFID is the fid whose bytes the kernel's page cache may hold
+	// for this file (the fid at the last open for reading); 0 for none.
+	cachedFID int64
 }
 
 var _ = (fs.NodeLookuper)((*node)(nil))
