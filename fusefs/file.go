@@ -174,7 +174,10 @@ func (n *node) Open(ctx context.Context, flags uint32) (_ fs.FileHandle, _ uint3
 	var keep uint32
 	if !busy {
 		domain, key := n.fileKey()
-		st, paths, err := n.m.fs.OpenRead(ctx, domain, key)
+		n.mu.Lock()
+		known := n.st
+		n.mu.Unlock()
+		st, paths, err := n.m.fs.OpenRead(ctx, domain, key, known)
 		if err != nil {
 			return nil, 0, n.m.errno("open", err)
 		}

@@ -199,11 +199,25 @@ func (fs *FS) lookupSplit(ctx context.Context, domain, dir, seg string) (Stat, e
 }
 
 // OpenRead re-reads a file's fid and length for an open (close-to-open)
-// and, at the same time on a second connection, its replica paths, so the
-// first read needs no get_paths. The stat carries no attributes: the
-// caller keeps the ones it has. paths is nil when they do not belong to
-// the fid file_info returned (the key was rewritten in between).
-func (fs *FS) OpenRead(ctx context.Context, domain, key string) (Stat, []string, error) {
+// and its replica paths, so the first read needs no get_paths. known is
+// what the caller knows of the file (a lookup or a listing): when
+// get_paths answers with paths of that same fid, the known length holds (a
+// fid's bytes never change) and the open costs that one request. Otherwise
+// file_info and get_paths go at once, on two connections. The stat carries
+// no attributes: the caller keeps the ones it has. paths is nil when they
+// do not belong to the fid file_info returned (the key was rewritten in
+// between). As with every read, a key rewritten through another tracker
+// may show its old fid for the tracker's path-cache time (2 s by default).
+func (fs *FS) OpenRead(ctx context.Context, domain, key string, known Stat) (Stat, []string, error) {
+	if known.Kind == KindFile && known.FID > 0 && known.Length >= 0 {
+		paths, err := fs.c.GetPaths(ctx, domain, key, true, 0)
+		if protocol.IsCode(err, "unknown_key") {
+			return Stat{}, nil, ErrNotFound
+		}
+		if err == nil && allOfFID(paths, known.FID) {
+			return Stat{Kind: KindFile, FID: known.FID, Length: known.Length, Class: known.Class, DevCount: known.DevCount}, paths, nil
+		}
+	}
 	var paths []string
 	done := make(chan struct{})
 	go func() {

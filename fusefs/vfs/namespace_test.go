@@ -15,6 +15,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the tracker's database, seeded directly
 
+	"mogfs/cache"
 	"mogfs/client"
 	"mogfs/internal/stordtest"
 	"mogfs/trackerd"
@@ -316,5 +317,45 @@ func TestLongNameLookupIsBounded(t *testing.T) {
 	}
 	if _, err := e.fs.ResolveName(ctx, e.domain, "big/", LongName(strings.Repeat("z", 300))); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ResolveName of a missing long name = %v", err)
+	}
+}
+
+// TestOpenReadCostsOneRequest: opening a file the mount has looked up and
+// reading it costs one get_paths and the GET, nothing else; a file
+// replaced since is noticed and read afresh.
+func TestOpenReadCostsOneRequest(t *testing.T) {
+	e := newEnv(t)
+	e.fs.cache, _ = cache.New(cache.Config{MaxBytes: 8 << 20, BlockSize: 1 << 20})
+	ctx := t.Context()
+	body := bytes.Repeat([]byte("4k"), 2048)
+	if _, err := e.fs.Store(e.domain, "d/small")(ctx, bytes.NewReader(body), int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.fs.Lookup(ctx, e.domain, "d/", "small")
+	must(t, err)
+	var paths []string
+	var got Stat
+	n := e.requests(func() { got, paths, err = e.fs.OpenRead(ctx, e.domain, "d/small", st) })
+	must(t, err)
+	if total(n) != 1 || n["get_paths"] != 1 || got.FID != st.FID || got.Length != int64(len(body)) {
+		t.Errorf("OpenRead sent %v and gave %+v, want one get_paths and fid %d", n, got, st.FID)
+	}
+	r := e.fs.NewReader(e.domain, "d/small", got.FID, got.Length)
+	defer r.Close()
+	r.SeedPaths(paths)
+	buf := make([]byte, len(body)+10)
+	var read int
+	n = e.requests(func() { read, err = r.ReadAt(ctx, buf, 0) })
+	if !bytes.Equal(buf[:read], body) || total(n) != 0 {
+		t.Errorf("read %d bytes (%v) with %v tracker requests, want the body and none", read, err, n)
+	}
+	// Replaced by another writer: the open sees the new fid and length.
+	two := []byte("replaced")
+	if _, err := e.c.StoreReaderAt(ctx, e.domain, "d/small", "", bytes.NewReader(two), int64(len(two))); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = e.fs.OpenRead(ctx, e.domain, "d/small", st)
+	if err != nil || got.FID == st.FID || got.Length != int64(len(two)) {
+		t.Errorf("OpenRead after a replace = %+v, %v; want a new fid of length %d", got, err, len(two))
 	}
 }

@@ -225,6 +225,18 @@ func (r *Reader) getPaths(ctx context.Context, refresh bool) ([]string, error) {
 }
 
 // pathHasFID reports whether a replica URL (".../0000000042.fid") is fid.
+// allOfFID reports whether there are paths and each is, by its file name,
+// a copy of fid (a path layout we do not know proves nothing).
+func allOfFID(paths []string, fid int64) bool {
+	for _, p := range paths {
+		name, ok := strings.CutSuffix(p[strings.LastIndexByte(p, '/')+1:], ".fid")
+		if n, err := strconv.ParseInt(name, 10, 64); !ok || err != nil || n != fid {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
 func pathHasFID(url string, fid int64) bool {
 	i := strings.LastIndexByte(url, '/')
 	name, ok := strings.CutSuffix(url[i+1:], ".fid")
