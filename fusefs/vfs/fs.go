@@ -369,10 +369,6 @@ func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint
 	return Stat{Kind: KindDir, Attr: a, HasAttr: true}, err
 }
 
-// IsLocalDir reports whether directory prefix dir exists as a mount-local
-// directory (made by Mkdir on a tracker without the extension).
-func (fs *FS) IsLocalDir(domain, dir string) bool { return fs.local.has(domain, dir) }
-
 // Rmdir removes an empty directory. A one-entry listing answers for both
 // kinds of children: keys under dir and explicit sub-directories.
 func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
