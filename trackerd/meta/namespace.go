@@ -250,27 +250,3 @@ func (s *Store) FileAndDevIDs(ctx context.Context, dmid int, key string) (File, 
 	slices.Sort(ids) // in Go: an ORDER BY would cost a sorter per lookup
 	return f, ids, nil
 }
-
-// ListFiles is ListKeys returning whole file rows (mogfs_list: the names
-// and the fid, length, class and devcount of a page in one query).
-func (s *Store) ListFiles(ctx context.Context, dmid int, prefix, after string, limit int) ([]File, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	q, args := "SELECT "+fileCols+" FROM file WHERE dmid = ?", []any{dmid}
-	q, args = prefixRange(q, args, "dkey", prefix, after)
-	rows, err := s.read(ctx, q+" ORDER BY dkey LIMIT ?", append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("meta: list files: %w", err)
-	}
-	defer rows.Close()
-	out := make([]File, 0, min(limit, 1000))
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("meta: list files: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
-}

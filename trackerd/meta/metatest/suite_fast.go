@@ -9,7 +9,7 @@ import (
 )
 
 // testFastPaths covers the batch and single-query reads of the hot paths:
-// FileAndDevIDs (get_paths), ListFiles and GetAttrs (mogfs_list), CloseFile
+// FileAndDevIDs (get_paths), ListDir and GetAttrs (mogfs_list), CloseFile
 // with attributes (create_close attr_*), and OldestDue (replication lag).
 func testFastPaths(t *testing.T, newDB NewDB) {
 	s := Open(t, newDB(t))
@@ -46,14 +46,15 @@ func testFastPaths(t *testing.T, newDB NewDB) {
 	newFile(t, s, d.ID, "a/3", 1)
 	newFile(t, s, d.ID, "b/1", 1)
 
-	files, err := s.ListFiles(ctx, d.ID, "a/", "a/1", 10)
-	must(t, err, "ListFiles")
+	// mogfs_list reads a page's files through ListDir's walk.
+	ents, _, _, err := s.ListDir(ctx, d.ID, "a/", "1", 10)
+	must(t, err, "ListDir")
 	var keys []string
-	for _, f := range files {
-		keys = append(keys, f.Key)
+	for _, e := range ents {
+		keys = append(keys, e.File.Key)
 	}
-	if !slices.Equal(keys, []string{"a/2", "a/3"}) || files[0].Length != 3 || files[0].FID != tf {
-		t.Errorf("ListFiles(a/, after a/1) = %+v", files)
+	if !slices.Equal(keys, []string{"a/2", "a/3"}) || ents[0].File.Length != 3 || ents[0].File.FID != tf {
+		t.Errorf("ListDir(a/, after 1) = %+v", ents)
 	}
 
 	must(t, s.SetAttr(ctx, meta.Attr{DomainID: d.ID, Path: "a", IsDir: true, Mode: 0o40755}), "SetAttr(a)")
