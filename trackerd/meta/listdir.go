@@ -49,9 +49,10 @@ func (e DirEntry) Pos() string {
 // listing; otherwise next is the cursor of the following page (never "":
 // a page does not end with the child of empty name, key P itself, whose
 // Pos is ""). A page may be empty but for next: its entries were all
-// shadowed sub-directories. Cost: two statements (one walk over file, one over
-// mogfs_attr's directories) plus one to hide sub-directories shadowed by a
-// key of the same name, whatever the directory's size or depth.
+// shadowed sub-directories. Cost, whatever the directory's size or depth:
+// at most two statements over file (walkKeys), one over mogfs_attr
+// (walkAttrs) and one to hide sub-directories shadowed by a key of the
+// same name.
 func (s *Store) ListDir(ctx context.Context, dmid int, P, after string, limit int) (ents []DirEntry, next string, done bool, err error) {
 	if limit <= 0 {
 		return nil, "", false, errors.New("meta: list dir: limit must be positive")
@@ -71,10 +72,7 @@ func (s *Store) ListDir(ctx context.Context, dmid int, P, after string, limit in
 	case after != "":
 		keyOp, keyFrom, dirOp, dirFrom = ">", P+after, ">", P+after
 	}
-	hi, bounded := successor(P)
-	if P == "" {
-		bounded = false
-	}
+	hi, bounded := successor(P) // none for the root: every key is under ""
 	files, keysDone, err := s.walkKeys(ctx, dmid, P, keyOp, keyFrom, hi, bounded, limit+1)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("meta: list dir %d/%q: %w", dmid, P, err)
@@ -184,13 +182,12 @@ func (s *Store) walkKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 			rows.Close()
 			return nil, false, err
 		}
-		rest := f.Key[min(len(P), len(f.Key)):]
-		if name, _, isDir := strings.Cut(rest, "/"); isDir {
-			out = append(out, DirEntry{Name: name, IsDir: true})
-			dir, hasDir = name, true
+		e := keyEntry(P, f)
+		out = append(out, e)
+		if e.IsDir {
+			dir, hasDir = e.Name, true
 			break // the rest of this scan is probably inside its sub-tree
 		}
-		out = append(out, DirEntry{Name: rest, File: f})
 	}
 	rows.Close() // stops the scan early on SQLite
 	if err := rows.Err(); err != nil {
@@ -233,7 +230,6 @@ func (s *Store) skipWalk(table, col string, dmid int, P, op, from, hi string, bo
 // skipKeys is the skip-scan over file: up to n entries from the first key
 // `op from`, one index seek each inside one recursive statement.
 func (s *Store) skipKeys(ctx context.Context, dmid int, P, op, from, hi string, bounded bool, n int) ([]DirEntry, bool, error) {
-	plen := len(P)
 	q, args := s.skipWalk("file", "dkey", dmid, P, op, from, hi, bounded, n)
 	q += " SELECT " + s.d.cteHint() + "f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount FROM walk" +
 		" JOIN file f ON f.dmid = ? AND f.dkey = walk.k ORDER BY walk.n"
@@ -249,14 +245,19 @@ func (s *Store) skipKeys(ctx context.Context, dmid int, P, op, from, hi string, 
 		if err != nil {
 			return nil, false, err
 		}
-		rest := f.Key[min(plen, len(f.Key)):]
-		if name, _, isDir := strings.Cut(rest, "/"); isDir {
-			out = append(out, DirEntry{Name: name, IsDir: true})
-		} else {
-			out = append(out, DirEntry{Name: rest, File: f})
-		}
+		out = append(out, keyEntry(P, f))
 	}
 	return out, len(out) < n, rows.Err()
+}
+
+// keyEntry is the child of P that key f.Key lies in: the file itself, or
+// the sub-directory named by its first segment below P.
+func keyEntry(P string, f File) DirEntry {
+	rest := f.Key[min(len(P), len(f.Key)):]
+	if name, _, isDir := strings.Cut(rest, "/"); isDir {
+		return DirEntry{Name: name, IsDir: true}
+	}
+	return DirEntry{Name: rest, File: f}
 }
 
 // walkAttrs is the skip-scan over the entries of mogfs_attr under P: up to
@@ -295,22 +296,16 @@ func (s *Store) HasChildren(ctx context.Context, dmid int, P string) (bool, erro
 	if P != "" && !strings.HasSuffix(P, "/") {
 		P += "/"
 	}
-	for _, q := range []string{
-		"SELECT 1 FROM file WHERE dmid = ? AND dkey >= ?%s ORDER BY dkey LIMIT 1",
-		"SELECT 1 FROM mogfs_attr WHERE dmid = ? AND dirkey > ?%s ORDER BY dirkey LIMIT 1",
-	} {
-		col := "dkey"
-		if strings.Contains(q, "dirkey") {
-			col = "dirkey"
-		}
-		args := []any{dmid, P}
-		cond := ""
-		if hi, ok := successor(P); ok && P != "" {
-			cond = " AND " + col + " < ?"
-			args = append(args, hi)
+	hi, bounded := successor(P)
+	// A key P itself is the child with the empty name; the directory P
+	// (dirkey P) is not its own child.
+	for _, w := range []struct{ table, col, op string }{{"file", "dkey", ">="}, {"mogfs_attr", "dirkey", ">"}} {
+		q, args := "SELECT 1 FROM "+w.table+" WHERE dmid = ? AND "+w.col+" "+w.op+" ?", []any{dmid, P}
+		if bounded {
+			q, args = q+" AND "+w.col+" < ?", append(args, hi)
 		}
 		var one int
-		err := s.readRow(ctx, fmt.Sprintf(q, cond), args...).Scan(&one)
+		err := s.readRow(ctx, q+" ORDER BY "+w.col+" LIMIT 1", args...).Scan(&one)
 		if err == nil {
 			return true, nil
 		}
