@@ -184,13 +184,10 @@ func (t *Tracker) cmdDelAttr(r *request) (reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	// existed tells a caller removing a special file (a row alone) that
-	// there was one.
-	_, gerr := t.store.GetAttr(r.ctx, dom.ID, r.get("path"))
 	if err := t.store.DeleteAttr(r.ctx, dom.ID, r.get("path")); err != nil && !isNotFound(err) {
 		return nil, dbErr("delattr", err)
 	}
-	return reply{"existed": boolStr(gerr == nil)}, nil
+	return reply{}, nil
 }
 
 func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
@@ -201,11 +198,13 @@ func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
 	if r.get("from") == "" || r.get("to") == "" {
 		return nil, protocol.Err("bad_params")
 	}
-	_, gerr := t.store.GetAttr(r.ctx, dom.ID, r.get("from"))
-	if err := t.store.RenameAttrs(r.ctx, dom.ID, r.get("from"), r.get("to")); err != nil {
+	// existed tells the mount renaming a special file or a hard link (a
+	// row alone) that there was one.
+	existed, err := t.store.RenameAttrs(r.ctx, dom.ID, r.get("from"), r.get("to"))
+	if err != nil {
 		return nil, dbErr("renameattrs", err)
 	}
-	return reply{"existed": boolStr(gerr == nil)}, nil
+	return reply{"existed": boolStr(existed)}, nil
 }
 
 // cmdList lists the direct children of directory prefix P in key order

@@ -109,18 +109,11 @@ func (fs *FS) setAttr(ctx context.Context, domain, path string, ch AttrChange) e
 }
 
 func (fs *FS) delAttr(ctx context.Context, domain, path string) error {
-	_, err := fs.delAttrExisted(ctx, domain, path)
-	return err
-}
-
-// delAttrExisted is delAttr, reporting whether there was a row (a special
-// file is a row alone).
-func (fs *FS) delAttrExisted(ctx context.Context, domain, path string) (bool, error) {
-	r, err := fs.extension(ctx, "mogfs_delattr", map[string]string{"domain": domain, "path": path})
+	_, err := fs.extension(ctx, "mogfs_delattr", map[string]string{"domain": domain, "path": path})
 	if errors.Is(err, ErrNotSupported) {
-		return false, nil // nothing was stored
+		return nil // nothing was stored
 	}
-	return r["existed"] == "1", err
+	return err
 }
 
 func (fs *FS) list(ctx context.Context, domain, prefix, after string, limit int) ([]Entry, string, bool, error) {

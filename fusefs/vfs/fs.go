@@ -409,14 +409,14 @@ func (fs *FS) UnlinkName(ctx context.Context, domain, key string) (promoted stri
 }
 
 // unlinkSplit deletes a key and its attributes, both at once on two
-// connections: one round trip of waiting.
+// connections: one round trip of waiting. (A tracker without mogfs_unlink
+// has no special files or hard links, which are rows alone.)
 func (fs *FS) unlinkSplit(ctx context.Context, domain, key string) error {
 	var derr error
-	var existed bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		existed, derr = fs.delAttrExisted(ctx, domain, key)
+		derr = fs.delAttr(ctx, domain, key)
 	}()
 	err := fs.c.Delete(ctx, domain, key)
 	<-done
@@ -426,8 +426,8 @@ func (fs *FS) unlinkSplit(ctx context.Context, domain, key string) error {
 	if derr != nil {
 		return derr
 	}
-	if protocol.IsCode(err, "unknown_key") && !existed {
-		return ErrNotFound // neither a key nor a special file
+	if protocol.IsCode(err, "unknown_key") {
+		return ErrNotFound
 	}
 	return nil
 }

@@ -40,8 +40,11 @@ func (s *Store) DeleteAttr(ctx context.Context, dmid int, path string) error {
 // RenameAttrs moves the attrs of `from` and of every path under `from/` to
 // the same place under `to`, replacing attrs already recorded at the
 // destination paths, in one transaction. `to` must not be under `from/`.
-func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+// existed reports whether `from` itself had a row (a special file or hard
+// link, which is that row alone).
+func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) (existed bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		existed = false
 		q, args := "SELECT path, isdir, mode, COALESCE(linkkey, '') FROM mogfs_attr WHERE dmid = ?", []any{dmid}
 		q, args = prefixRange(q, args, "path", from+"/", "")
 		rows, err := tx.QueryContext(ctx, q+" OR dmid = ? AND path = ?"+s.d.forUpdate(), append(args, dmid, from)...)
@@ -56,6 +59,7 @@ func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) erro
 				return err
 			}
 			olds = append(olds, a)
+			existed = existed || a.Path == from
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -102,9 +106,9 @@ func (s *Store) RenameAttrs(ctx context.Context, dmid int, from, to string) erro
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("meta: rename attrs %d/%q to %q: %w", dmid, from, to, err)
+		return false, fmt.Errorf("meta: rename attrs %d/%q to %q: %w", dmid, from, to, err)
 	}
-	return nil
+	return existed, nil
 }
 
 func scanAttr(row interface{ Scan(...any) error }) (Attr, error) {

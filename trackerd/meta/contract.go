@@ -148,7 +148,7 @@ type Contract interface {
 	HasChildren(ctx context.Context, dmid int, prefix string) (bool, error)
 	// RenameAttrs moves the attr of `from` and of everything under `from/` to
 	// `to` (directory rename support).
-	RenameAttrs(ctx context.Context, dmid int, from, to string) error
+	RenameAttrs(ctx context.Context, dmid int, from, to string) (existed bool, err error)
 }
 
 var _ Contract = (*Store)(nil)

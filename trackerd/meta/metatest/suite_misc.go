@@ -149,7 +149,7 @@ func testAttrs(t *testing.T, newDB NewDB) {
 		t.Fatalf("ListDir(dir/) = %+v, %v", ents, err)
 	}
 	must(t, s.SetAttr(ctx, meta.Attr{DomainID: 1, Path: "new/sub", Mode: 1}), "SetAttr(stale destination)")
-	must(t, s.RenameAttrs(ctx, 1, "dir", "new"), "RenameAttrs")
+	must(t, renameAttrs(ctx, s, 1, "dir", "new"), "RenameAttrs")
 	for _, p := range []string{"dir", "dir/f", "dir/sub/deep"} {
 		_, err := s.GetAttr(ctx, 1, p)
 		wantErr(t, err, meta.ErrNotFound, "GetAttr("+p+") after rename")
