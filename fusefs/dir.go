@@ -28,8 +28,7 @@ func (h *dirHandle) Readdirent(ctx context.Context) (_ *fuse.DirEntry, errno sys
 	// READDIRPLUS reply makes go-fuse and the kernel lose entries (seen:
 	// about a page of a 100,000-entry listing, one run in three). A page
 	// costs milliseconds, and a dead tracker still ends it (client timeout).
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	e, off, ok, err := h.r.Next(ctx)
 	if err != nil {
 		return nil, h.n.m.errno("readdir", err)
@@ -54,8 +53,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 var _ = (fs.FileSeekdirer)((*dirHandle)(nil))
 
 func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
-	ctx, cancel := uninterrupted(ctx) // a seek may read pages again: see Readdirent
-	defer cancel()
+	ctx = uninterrupted(ctx) // a seek may read pages again: see Readdirent
 	return h.n.m.errno("seekdir", h.r.Seek(ctx, off))
 }
 

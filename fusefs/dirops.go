@@ -12,18 +12,17 @@ import (
 	"mogfs/fusefs/vfs"
 )
 
-// uninterruptedTimeout bounds an operation that its caller gave up on.
-const uninterruptedTimeout = 2 * time.Minute
-
-// uninterrupted detaches a namespace change (or a directory page, see
-// dirHandle.Readdirent) from the FUSE request's interruption. A change sent to the tracker may be done there even when
-// the caller is interrupted (a Go program gets SIGURG all the time); going
+// uninterrupted detaches a namespace change (or a lookup, an open, a
+// directory page: every request whose syscall is not restarted after
+// EINTR) from the FUSE request's interruption. A change sent to the
+// tracker may be done there even when the caller is interrupted (a Go program gets SIGURG all the time); going
 // back with EINTR would make the caller retry it (Go's os package does)
 // and see the result of its own first attempt as an error: unlink's
 // ENOENT, mkdir's EEXIST. So a change runs to its end and reports what
-// happened, within uninterruptedTimeout.
-func uninterrupted(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), uninterruptedTimeout)
+// happened. Its tracker requests are still bounded, each by the client's
+// timeout, so no deadline (and no timer a FUSE request) is added here.
+func uninterrupted(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // entryCheck refuses namespace changes where they cannot happen: a read-only
@@ -50,8 +49,7 @@ var _ = (fs.NodeCreater)((*node)(nil))
 // Create makes a new file; it is stored when first flushed.
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (_ *fs.Inode, _ fs.FileHandle, _ uint32, errno syscall.Errno) {
 	defer n.m.observe("create", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, nil, 0, errno
@@ -89,8 +87,7 @@ var _ = (fs.NodeMkdirer)((*node)(nil))
 // without the extension, as a mount-local directory (see vfs.FS.Mkdir).
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("mkdir", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, errno
@@ -118,8 +115,7 @@ var _ = (fs.NodeRmdirer)((*node)(nil))
 // Rmdir removes an empty directory.
 func (n *node) Rmdir(ctx context.Context, name string) (errno syscall.Errno) {
 	defer n.m.observe("rmdir", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return errno
@@ -136,8 +132,7 @@ var _ = (fs.NodeUnlinker)((*node)(nil))
 // Unlink deletes a file or symlink.
 func (n *node) Unlink(ctx context.Context, name string) (errno syscall.Errno) {
 	defer n.m.observe("unlink", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return errno
@@ -183,8 +178,7 @@ var _ = (fs.NodeRenamer)((*node)(nil))
 // Rename moves a file or a directory (every key under it) within a domain.
 func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) (errno syscall.Errno) {
 	defer n.m.observe("rename", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return errno
@@ -230,7 +224,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if st.Kind == vfs.KindSpecial {
 		err = n.m.fs.RenameSpecial(ctx, domain, vfs.ChildKey(dir, seg), vfs.ChildKey(newDir, newSeg))
 	} else if st.Kind == vfs.KindDir {
-		ino := n.inoOf(seg, roleEntry, st)
+		ino, _ := n.identity(seg, roleEntry, st)
 		if ch != nil {
 			ino = ch.StableAttr().Ino
 		}
@@ -276,8 +270,7 @@ var _ = (fs.NodeSymlinker)((*node)(nil))
 // Symlink creates a symlink: an empty key with type and target attributes.
 func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("symlink", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, errno
@@ -299,8 +292,7 @@ var _ = (fs.NodeMknoder)((*node)(nil))
 // vfs.FS.Mknod). Regular files come through Create.
 func (n *node) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("mknod", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, errno
@@ -334,8 +326,7 @@ var _ = (fs.NodeLinker)((*node)(nil))
 // names share the content, attributes and inode number.
 func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (_ *fs.Inode, errno syscall.Errno) {
 	defer n.m.observe("link", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	seg, errno := n.entryCheck(name)
 	if errno != 0 {
 		return nil, errno
@@ -375,8 +366,7 @@ var _ = (fs.NodeSetattrer)((*node)(nil))
 // Setattr handles truncate, chmod, chown and utimes.
 func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) (errno syscall.Errno) {
 	defer n.m.observe("setattr", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	if n.role != roleEntry || n.IsRoot() {
 		n.fillAttr(&out.Attr)
 		return 0

@@ -148,8 +148,7 @@ var _ = (fs.NodeOpener)((*node)(nil))
 // open for writing shares the node's session.
 func (n *node) Open(ctx context.Context, flags uint32) (_ fs.FileHandle, _ uint32, errno syscall.Errno) {
 	defer n.m.observe("open", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx) // open(2) is not restarted after EINTR: see Lookup
-	defer cancel()
+	ctx = uninterrupted(ctx) // open(2) is not restarted after EINTR: see Lookup
 	if n.isDir() {
 		return nil, 0, syscall.EISDIR
 	}
@@ -213,8 +212,7 @@ var _ = (fs.FileReader)((*handle)(nil))
 // through the block cache.
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
 	defer h.n.m.observe("read", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx) // a read of a regular file is not expected to fail with EINTR
-	defer cancel()
+	ctx = uninterrupted(ctx) // a read of a regular file is not expected to fail with EINTR
 	n := h.n
 	n.mu.Lock()
 	sess := n.sess

@@ -60,8 +60,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *
 	// kernel does not restart them), and most programs do not retry: it
 	// runs to its end instead. A fatal signal still ends the wait (the
 	// kernel abandons the request).
-	ctx, cancel := uninterrupted(ctx)
-	defer cancel()
+	ctx = uninterrupted(ctx)
 	if n.role == roleDomainList {
 		doms, err := n.m.domains(ctx)
 		if err != nil {
@@ -114,17 +113,17 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 	if r == roleEntry {
 		seg, _ = vfs.SegmentOf(name)
 	}
+	ino, path := n.identity(seg, r, st)
 	if st.Nlink > 1 && st.Key == "" {
 		// A file with several names, looked up by the name that is its
 		// key: say so, as the node may be reached through the others.
-		_, dir := n.where()
-		st.Key = vfs.ChildKey(dir, seg)
+		st.Key = path
 	}
 	if ch := n.GetChild(name); ch != nil {
 		// The same type and inode number: the same entry (a key
 		// overwritten by a stock client, with no number recorded, is a
 		// new file, as a replaced file is).
-		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == modeType(st) && ch.StableAttr().Ino == n.inoOf(seg, r, st) {
+		if cn, ok := ch.Operations().(*node); ok && ch.StableAttr().Mode == modeType(st) && ch.StableAttr().Ino == ino {
 			cn.mu.Lock()
 			if cn.sess == nil && st.Length >= 0 && at.After(cn.stAt) {
 				cn.setStat(st, st.Key, at)
@@ -134,26 +133,34 @@ func (n *node) child(ctx context.Context, name string, r role, st vfs.Stat, at t
 			return ch
 		}
 	}
-	return n.newChild(ctx, &node{m: n.m, role: r, seg: seg, st: st, stAt: at})
+	return n.newInode(ctx, &node{m: n.m, role: r, seg: seg, st: st, stAt: at}, ino)
 }
 
-// inoOf is the inode number of child seg of n (role r, stat st): see
-// vfs.InoOf. A domain directory's is the hash of its name.
-func (n *node) inoOf(seg string, r role, st vfs.Stat) uint64 {
+// identity is the inode number of child seg of n (role r, stat st; see
+// vfs.InoOf; a domain directory's is the hash of its name) and the child's
+// path in its domain, found with one walk up the tree.
+func (n *node) identity(seg string, r role, st vfs.Stat) (ino uint64, path string) {
 	if r == roleDomain {
-		return vfs.DirIno(seg, "")
+		return vfs.DirIno(seg, ""), ""
 	}
 	domain, dir := n.where()
-	return vfs.InoOf(domain, vfs.ChildKey(dir, seg), st)
+	path = vfs.ChildKey(dir, seg)
+	return vfs.InoOf(domain, path, st), path
 }
 
 // newChild makes the inode of a new child node and counts it in the LRU.
 func (n *node) newChild(ctx context.Context, cn *node) *fs.Inode {
+	ino, _ := n.identity(cn.seg, cn.role, cn.st)
+	return n.newInode(ctx, cn, ino)
+}
+
+// newInode is newChild for a known inode number.
+func (n *node) newInode(ctx context.Context, cn *node, ino uint64) *fs.Inode {
 	mode := modeType(cn.st)
 	if cn.role != roleEntry {
 		mode = syscall.S_IFDIR
 	}
-	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: mode, Ino: n.inoOf(cn.seg, cn.role, cn.st)})
+	ch := n.NewInode(ctx, cn, fs.StableAttr{Mode: mode, Ino: ino})
 	if ops, ok := ch.Operations().(*node); ok {
 		n.m.lru.touch(ops) // the inode that is used: an existing one may win a race
 	}
@@ -251,8 +258,7 @@ var _ = (fs.NodeGetattrer)((*node)(nil))
 // re-reading the tracker when the cached stat is older than attr_timeout.
 func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
 	defer n.m.observe("getattr", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx) // as Lookup
-	defer cancel()
+	ctx = uninterrupted(ctx) // as Lookup
 	n.mu.Lock()
 	// Refresh after attr_timeout, and at once for a file whose size is not
 	// known yet (named by a stock tracker's list_keys).
@@ -411,8 +417,7 @@ var _ = (fs.NodeStatfser)((*node)(nil))
 // Statfs reports the cluster's capacity from get_devices.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) (errno syscall.Errno) {
 	defer n.m.observe("statfs", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx) // its syscall is not restarted after EINTR
-	defer cancel()
+	ctx = uninterrupted(ctx) // its syscall is not restarted after EINTR
 	total, used, err := n.m.fs.Statfs(ctx)
 	if err != nil {
 		return n.m.errno("statfs", err)

@@ -20,8 +20,7 @@ var _ = (fs.NodeGetxattrer)((*node)(nil))
 // Getxattr returns one of the user.mogilefs.* attributes of a stored file.
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (_ uint32, errno syscall.Errno) {
 	defer n.m.observe("getxattr", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx) // its syscall is not restarted after EINTR
-	defer cancel()
+	ctx = uninterrupted(ctx) // its syscall is not restarted after EINTR
 	if !strings.HasPrefix(attr, "user.") {
 		// No ACLs, security labels or trusted attributes: "not
 		// supported" (not "no such attribute"), which tools such as
@@ -48,8 +47,7 @@ var _ = (fs.NodeSetxattrer)((*node)(nil))
 // Setxattr changes the class (user.mogilefs.class); others are EOPNOTSUPP.
 func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) (errno syscall.Errno) {
 	defer n.m.observe("setxattr", time.Now(), &errno)
-	ctx, cancel := uninterrupted(ctx) // its syscall is not restarted after EINTR
-	defer cancel()
+	ctx = uninterrupted(ctx) // its syscall is not restarted after EINTR
 	if !n.isFile() {
 		return syscall.EOPNOTSUPP
 	}
