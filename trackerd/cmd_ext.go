@@ -264,8 +264,8 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if err != nil {
 		return nil, dbErr("list", err)
 	}
-	out := reply{"count": strconv.Itoa(len(ents)), "done": boolStr(done), "next_after": next}
-	n := 0
+	out := reply{"done": boolStr(done), "next_after": next}
+	n := 0 // entries replied: a link whose key went is left out
 	for i, e := range ents {
 		a, hasAttr := attrs[paths[i]]
 		en := entry{name: e.Name, isDir: e.IsDir, file: e.File, attr: a, hasAttr: hasAttr, nlink: 1 + counts[paths[i]]}
