@@ -72,7 +72,7 @@ var optionTable = []option{
 		o.BlockSize = int(n)
 		return nil
 	}},
-	{"max_inodes", true, "inodes the mount keeps before it asks the kernel to drop the least recently used names (default 50000; 0 = no bound)", func(o *Options, v string) error {
+	{"max_inodes", true, "inodes the mount keeps before it asks the kernel to drop the least recently used names (default 30000; 0 = no bound)", func(o *Options, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return fmt.Errorf("%w: max_inodes %q", ErrBadOption, v)
@@ -129,7 +129,7 @@ func Defaults() Options {
 		AttrTimeout:  time.Second,
 		EntryTimeout: time.Second,
 		BlockSize:    1 << 20,
-		MaxInodes:    50_000, // about 40 MB of inodes
+		MaxInodes:    30_000, // about 30 MB of inodes
 		// POSIX permission rules (owner-only chmod, chown, explicit
 		// utimes; sticky directories; open and access modes) are the
 		// kernel's generic checks over the modes and owners the mount
