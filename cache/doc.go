@@ -10,4 +10,11 @@
 //
 // Fetch adds a singleflight on top, so concurrent readers of one block (for
 // example readahead racing the reader it works for) load it once.
+//
+// Block bytes live off the Go heap, in an arena mapped once (arena.go): the
+// collector neither scans nor paces on them, so a full cache costs its
+// budget in resident memory and nothing in GC work. Blocks are therefore
+// counted references (Block.Release): the cache holds one while it keeps a
+// block, each reader one while it copies from it, and a slot is reused only
+// when the last is released.
 package cache

@@ -125,10 +125,10 @@ func (m *mount) domains(ctx context.Context) ([]string, error) {
 	return d, nil
 }
 
-// memHeadroom is the memory the mount needs beyond its block cache and its
-// inodes: blocks being read and read ahead, HTTP and FUSE buffers, the
-// runtime.
-const memHeadroom = 64 << 20
+// memHeadroom is the Go heap the mount needs beyond its inodes: HTTP and
+// FUSE buffers, listings, the runtime. (Cached blocks live off the heap,
+// in the cache's arena.)
+const memHeadroom = 40 << 20
 
 // inodeMemory is about what one inode the mount keeps costs (go-fuse's
 // and ours: 850 MiB were measured for a million).
@@ -163,15 +163,13 @@ func Run(ctx context.Context, cfg Config) error {
 		opt.CacheDir = filepath.Join(os.TempDir(), "mogfs")
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// The cache is the only large live data (staging files are on
-		// disk), but with the default GOGC the heap grows to twice it
-		// before a collection: a soft limit of the budget plus room for
-		// in-flight blocks keeps RSS near the budget instead.
-		// The inodes kept (max_inodes) are memory the mount means to
-		// hold too: a limit without them made the collector run without
-		// pause once the cache was full (seen: 100% CPU, creates at a
-		// fifth of their rate after reading a few hundred MB).
-		debug.SetMemoryLimit(opt.CacheSize + memHeadroom + int64(opt.MaxInodes)*inodeMemory)
+		// Cached blocks live off the Go heap (the cache's arena), so the
+		// heap is inodes (max_inodes) and buffers: a soft limit of those
+		// keeps the collector from letting the heap double (GOGC) where
+		// the budget is cache + 100 MB. The inodes must be inside the
+		// limit: one below the live heap makes the collector run without
+		// pause (seen: 100% CPU, creates at a fifth of their rate).
+		debug.SetMemoryLimit(memHeadroom + int64(opt.MaxInodes)*inodeMemory)
 	}
 	bc, err := cache.New(cache.Config{MaxBytes: opt.CacheSize, BlockSize: opt.BlockSize})
 	if err != nil {

@@ -308,7 +308,8 @@ func TestFUSEEdits(t *testing.T) {
 func TestFUSELargeFile(t *testing.T) {
 	testenv.RequireFUSE(t)
 	c := StartCluster(t, ClusterOpts{})
-	m := mountMogfs(t, c, "cache_size=64M")
+	maddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
+	m := mountMogfs(t, c, "cache_size=64M", "metrics_listen="+maddr)
 	sizes := []int64{256 << 20}
 	if !testing.Short() {
 		sizes = append(sizes, 1<<30)
@@ -339,6 +340,16 @@ func TestFUSELargeFile(t *testing.T) {
 		rf.Close()
 		if err != nil || n != size || !bytes.Equal(rsum.Sum(nil), wsum.Sum(nil)) {
 			t.Fatalf("read back %d of %d bytes (%v), checksums equal: %v", n, size, err, bytes.Equal(rsum.Sum(nil), wsum.Sum(nil)))
+		}
+		// The full cache lives off the Go heap (the cache's arena): a heap
+		// holding it made the collector pace on it, or run without pause
+		// under the soft memory limit.
+		mf := metricstest.Scrape(t, "http://"+maddr+"/metrics")
+		cached, _ := mf.Value("mogfs_mount_cache_bytes")
+		heap, _ := mf.Value("go_memstats_heap_inuse_bytes")
+		t.Logf("after reading %d MiB: %.0f MiB cached, Go heap in use %.0f MiB", size>>20, cached/(1<<20), heap/(1<<20))
+		if cached < 32<<20 || heap >= cached {
+			t.Errorf("cache holds %.0f MiB, Go heap in use %.0f MiB: want a full cache (64M) beside a heap smaller than it", cached/(1<<20), heap/(1<<20))
 		}
 		os.Remove(p)
 	}

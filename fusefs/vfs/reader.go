@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"mogfs/cache"
 	"mogfs/client"
 )
 
@@ -34,13 +35,24 @@ type Reader struct {
 	next        int64               // the offset after the last read: sequential detection
 	ahead       map[int64]*prefetch // blocks being fetched ahead
 	curBlk      int64               // the last block read, kept because the cache may drop it
-	curData     []byte
+	cur         *cache.Block        // a reference to block curBlk
 }
 
+// prefetch is one block fetched ahead. Its reference belongs to the
+// reader that takes it out of Reader.ahead; one dropped (passed by, or the
+// reader closed) is released by whichever of drop and the fetch ends last.
 type prefetch struct {
-	done chan struct{}
-	data []byte
-	err  error
+	done    chan struct{}
+	blk     *cache.Block
+	err     error
+	dropped bool // guarded by Reader.mu
+}
+
+// drop abandons pf; r.mu is held.
+func (pf *prefetch) drop() {
+	pf.dropped = true
+	pf.blk.Release()
+	pf.blk = nil
 }
 
 // NewReader returns a reader of fid (of key, length bytes).
@@ -61,8 +73,18 @@ func (r *Reader) SeedPaths(paths []string) {
 	r.mu.Unlock()
 }
 
-// Close stops fetches ahead.
-func (r *Reader) Close() { r.cancel() }
+// Close stops fetches ahead and lets go of the blocks the reader holds.
+func (r *Reader) Close() {
+	r.cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for b, pf := range r.ahead {
+		pf.drop()
+		delete(r.ahead, b)
+	}
+	r.cur.Release()
+	r.cur, r.curBlk = nil, -1
+}
 
 // ReadAt reads into p from off; it returns io.EOF at the end of the file.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
@@ -77,15 +99,18 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	for n < len(p) && off+int64(n) < r.length {
 		pos := off + int64(n)
 		blk := pos / r.bs
-		data, err := r.block(ctx, blk)
+		b, err := r.block(ctx, blk)
 		if err != nil {
 			return n, err
 		}
+		data := b.Bytes()
 		in := pos - blk*r.bs
 		if in >= int64(len(data)) {
+			b.Release()
 			return n, fmt.Errorf("vfs: fid %d block %d: %w", r.fid, blk, io.ErrUnexpectedEOF)
 		}
 		n += copy(p[n:], data[in:])
+		b.Release()
 		if seq {
 			r.startAhead(blk)
 		}
@@ -96,51 +121,70 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (r *Reader) block(ctx context.Context, blk int64) ([]byte, error) {
+// block returns a reference to block blk, which the caller releases.
+func (r *Reader) block(ctx context.Context, blk int64) (*cache.Block, error) {
 	r.mu.Lock()
-	if blk == r.curBlk {
-		d := r.curData
+	if blk == r.curBlk && r.cur != nil {
+		r.cur.Acquire()
+		d := r.cur
 		r.mu.Unlock()
 		return d, nil
 	}
 	pf := r.ahead[blk]
 	delete(r.ahead, blk)
-	for b := range r.ahead {
+	for b, p := range r.ahead {
 		if b < blk {
-			delete(r.ahead, b) // passed by: a seek
+			p.drop() // passed by: a seek
+			delete(r.ahead, b)
 		}
 	}
 	r.mu.Unlock()
-	var data []byte
+	var b *cache.Block
 	var err error
 	if pf != nil {
 		select {
 		case <-pf.done:
-			data, err = pf.data, pf.err
+			b, err = pf.blk, pf.err
 		case <-ctx.Done():
+			r.mu.Lock()
+			pf.drop()
+			r.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
 	if pf == nil || err != nil {
-		data, err = r.fs.cache.Fetch(ctx, r.fid, blk, func() ([]byte, error) { return r.load(ctx, blk) })
+		b, err = r.fetch(ctx, blk)
 	}
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
-	r.curBlk, r.curData = blk, data
+	if r.ctx.Err() == nil { // not closed: keep one reference in r.cur
+		b.Acquire()
+		r.cur.Release()
+		r.curBlk, r.cur = blk, b
+	}
 	r.mu.Unlock()
-	return data, nil
+	return b, nil
+}
+
+// fetch returns a reference to block blk from the cache or storage.
+func (r *Reader) fetch(ctx context.Context, blk int64) (*cache.Block, error) {
+	n := int(min(r.bs, r.length-blk*r.bs))
+	return r.fs.cache.Fetch(ctx, r.fid, blk, n, func(buf []byte) error { return r.load(ctx, blk, buf) })
 }
 
 func (r *Reader) startAhead(blk int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.ctx.Err() != nil {
+		return // closed
+	}
 	for b := blk + 1; b <= blk+readahead && b*r.bs < r.length; b++ {
 		if _, ok := r.ahead[b]; ok {
 			continue
 		}
-		if _, ok := r.fs.cache.Get(r.fid, b); ok {
+		if r.fs.cache.Has(r.fid, b) {
 			continue
 		}
 		pf := &prefetch{done: make(chan struct{})}
@@ -148,7 +192,14 @@ func (r *Reader) startAhead(blk int64) {
 		go func() {
 			ctx, cancel := context.WithTimeout(r.ctx, time.Minute)
 			defer cancel()
-			pf.data, pf.err = r.fs.cache.Fetch(ctx, r.fid, b, func() ([]byte, error) { return r.load(ctx, b) })
+			blk, err := r.fetch(ctx, b)
+			r.mu.Lock()
+			if pf.dropped {
+				blk.Release()
+			} else {
+				pf.blk, pf.err = blk, err
+			}
+			r.mu.Unlock()
 			close(pf.done)
 		}()
 	}
@@ -156,14 +207,13 @@ func (r *Reader) startAhead(blk int64) {
 
 // load reads block blk from the first path that works, refreshing the
 // paths once if all of them fail (a replica may have moved).
-func (r *Reader) load(ctx context.Context, blk int64) ([]byte, error) {
+func (r *Reader) load(ctx context.Context, blk int64, buf []byte) error {
 	off := blk * r.bs
-	n := min(r.bs, r.length-off)
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
 		paths, err := r.getPaths(ctx, attempt > 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, url := range paths {
 			if !pathHasFID(url, r.fid) {
@@ -172,12 +222,12 @@ func (r *Reader) load(ctx context.Context, blk int64) ([]byte, error) {
 				lastErr = fmt.Errorf("vfs: %s now stored as another fid: %w", r.key, client.ErrNoPaths)
 				continue
 			}
-			data, err := r.readRange(ctx, url, off, n)
+			err := r.readRange(ctx, url, off, buf)
 			if err == nil {
-				return data, nil
+				return nil
 			}
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 			lastErr = err
 			r.fs.log.Warn("read failed, trying next path", "fid", r.fid, "key", r.key, "url", url, "err", err)
@@ -186,25 +236,22 @@ func (r *Reader) load(ctx context.Context, blk int64) ([]byte, error) {
 	if lastErr == nil {
 		lastErr = client.ErrNoPaths
 	}
-	return nil, fmt.Errorf("vfs: read %s fid %d block %d: %w", r.key, r.fid, blk, lastErr)
+	return fmt.Errorf("vfs: read %s fid %d block %d: %w", r.key, r.fid, blk, lastErr)
 }
 
-func (r *Reader) readRange(ctx context.Context, url string, off, n int64) ([]byte, error) {
-	rc, err := r.fs.c.ReadRange(ctx, url, off, n)
+// readRange fills buf from url at off.
+func (r *Reader) readRange(ctx context.Context, url string, off int64, buf []byte) error {
+	rc, err := r.fs.c.ReadRange(ctx, url, off, int64(len(buf)))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rc.Close()
-	buf := make([]byte, n)
 	k, err := io.ReadFull(rc, buf)
 	r.fs.met.AddDownload(int64(k))
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
 	}
-	return buf, nil
+	return err
 }
 
 func (r *Reader) getPaths(ctx context.Context, refresh bool) ([]string, error) {
