@@ -14,12 +14,26 @@ import (
 	"mogfs/client"
 )
 
-// readahead is how many blocks a sequential reader fetches ahead.
-const readahead = 4
+// A sequential reader's readahead window, in blocks: it starts at
+// minAhead and doubles with each block the stream enters, up to maxAhead
+// (less when the cache is small: a window must not evict itself), so a
+// long stream keeps several ranged requests in flight and a short read
+// fetches little it does not use.
+const (
+	minAhead = 2
+	maxAhead = 16
+)
 
-// Reader reads one fid's bytes in fixed-size blocks through the block cache,
-// trying each replica path in the tracker's order, and fetches ahead while
-// the reads are sequential.
+// near is how far, in blocks, a read may land from where the last one
+// ended and still count as sequential: the kernel sends a stream's
+// readahead requests in parallel, so they can arrive out of order.
+const near = 2
+
+// Reader reads one fid's bytes, trying each replica path in the tracker's
+// order. Sequential reads go through the block cache in fixed-size blocks
+// with a growing readahead window; a random read that the cache cannot
+// answer is one ranged request of exactly its bytes (a 4 KiB read must not
+// fetch a whole block), which the kernel's page cache then keeps.
 //
 // Lock order: Reader.mu, then (inside cache.Fetch) the cache's lock; no
 // network I/O happens with mu held.
@@ -33,6 +47,8 @@ type Reader struct {
 	mu          sync.Mutex          // guards the fields below
 	paths       []string            // from get_paths, in the tracker's order
 	next        int64               // the offset after the last read: sequential detection
+	window      int64               // current readahead, in blocks
+	aheadOf     int64               // the block the window was last moved for
 	ahead       map[int64]*prefetch // blocks being fetched ahead
 	curBlk      int64               // the last block read, kept because the cache may drop it
 	cur         *cache.Block        // a reference to block curBlk
@@ -59,7 +75,7 @@ func (pf *prefetch) drop() {
 func (fs *FS) NewReader(domain, key string, fid, length int64) *Reader {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Reader{fs: fs, domain: domain, key: key, fid: fid, length: length, bs: int64(fs.opt.BlockSize),
-		ctx: ctx, cancel: cancel, ahead: map[int64]*prefetch{}, curBlk: -1, next: -1}
+		ctx: ctx, cancel: cancel, ahead: map[int64]*prefetch{}, curBlk: -1, next: -1, window: minAhead, aheadOf: -1}
 }
 
 // SeedPaths gives the reader the replica paths of its fid, learnt at open,
@@ -92,9 +108,15 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	r.mu.Lock()
-	seq := off == r.next || off == 0
+	seq := off == 0 || r.next >= 0 && off >= r.next-near*r.bs && off <= r.next+near*r.bs
+	if !seq {
+		r.window = minAhead
+	}
 	r.next = off + int64(len(p))
 	r.mu.Unlock()
+	if !seq && !r.cached(off, len(p)) {
+		return r.direct(ctx, p, off)
+	}
 	n := 0
 	for n < len(p) && off+int64(n) < r.length {
 		pos := off + int64(n)
@@ -119,6 +141,33 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// cached reports whether every block of [off, off+n) is in the cache (or
+// is the reader's current block).
+func (r *Reader) cached(off int64, n int) bool {
+	end := min(off+int64(n), r.length)
+	for blk := off / r.bs; blk*r.bs < end; blk++ {
+		r.mu.Lock()
+		cur := blk == r.curBlk && r.cur != nil
+		r.mu.Unlock()
+		if !cur && !r.fs.cache.Has(r.fid, blk) {
+			return false
+		}
+	}
+	return true
+}
+
+// direct reads p at off with one ranged request, bypassing the cache.
+func (r *Reader) direct(ctx context.Context, p []byte, off int64) (int, error) {
+	n := min(int64(len(p)), r.length-off)
+	if err := r.load(ctx, off, p[:n]); err != nil {
+		return 0, err
+	}
+	if n < int64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
 }
 
 // block returns a reference to block blk, which the caller releases.
@@ -171,16 +220,22 @@ func (r *Reader) block(ctx context.Context, blk int64) (*cache.Block, error) {
 // fetch returns a reference to block blk from the cache or storage.
 func (r *Reader) fetch(ctx context.Context, blk int64) (*cache.Block, error) {
 	n := int(min(r.bs, r.length-blk*r.bs))
-	return r.fs.cache.Fetch(ctx, r.fid, blk, n, func(buf []byte) error { return r.load(ctx, blk, buf) })
+	return r.fs.cache.Fetch(ctx, r.fid, blk, n, func(buf []byte) error { return r.load(ctx, blk*r.bs, buf) })
 }
 
+// startAhead keeps the window of blocks after blk fetching, and widens
+// the window when the stream has entered a new block.
 func (r *Reader) startAhead(blk int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx.Err() != nil {
 		return // closed
 	}
-	for b := blk + 1; b <= blk+readahead && b*r.bs < r.length; b++ {
+	if blk != r.aheadOf {
+		r.aheadOf = blk
+		r.window = min(r.window*2, r.fs.maxAhead())
+	}
+	for b := blk + 1; b <= blk+r.window && b*r.bs < r.length; b++ {
 		if _, ok := r.ahead[b]; ok {
 			continue
 		}
@@ -205,10 +260,9 @@ func (r *Reader) startAhead(blk int64) {
 	}
 }
 
-// load reads block blk from the first path that works, refreshing the
+// load fills buf from off from the first path that works, refreshing the
 // paths once if all of them fail (a replica may have moved).
-func (r *Reader) load(ctx context.Context, blk int64, buf []byte) error {
-	off := blk * r.bs
+func (r *Reader) load(ctx context.Context, off int64, buf []byte) error {
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
 		paths, err := r.getPaths(ctx, attempt > 0)
@@ -236,7 +290,7 @@ func (r *Reader) load(ctx context.Context, blk int64, buf []byte) error {
 	if lastErr == nil {
 		lastErr = client.ErrNoPaths
 	}
-	return fmt.Errorf("vfs: read %s fid %d block %d: %w", r.key, r.fid, blk, lastErr)
+	return fmt.Errorf("vfs: read %s fid %d at %d: %w", r.key, r.fid, off, lastErr)
 }
 
 // readRange fills buf from url at off.
@@ -292,4 +346,11 @@ func pathHasFID(url string, fid int64) bool {
 	}
 	n, err := strconv.ParseInt(name, 10, 64)
 	return err != nil || n == fid
+}
+
+// maxAhead is the largest readahead window, in blocks: maxAhead, or a
+// quarter of the cache when that is less (at least minAhead).
+func (fs *FS) maxAhead() int64 {
+	bs := int64(fs.opt.BlockSize)
+	return max(minAhead, min(maxAhead, fs.opt.CacheSize/bs/4))
 }
