@@ -74,6 +74,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		return nil, nil, 0, n.m.errno("create", err)
 	}
 	st.Attr.Ino = fid
+	sess.SetStreamer(n.m.fs.Streamer(pre))
 	ch := n.newChild(ctx, &node{m: n.m, role: roleEntry, seg: seg, st: st, stAt: now, sess: sess, sessRefs: 1, newFile: true, pre: pre})
 	cn := ch.Operations().(*node)
 	n.m.track(cn)

@@ -52,6 +52,9 @@ func (n *node) acquire(ctx context.Context, trunc bool) syscall.Errno {
 	if n.pre == nil {
 		n.pre = n.m.fs.PreOpen(domain, key)
 	}
+	if trunc {
+		sess.SetStreamer(n.m.fs.Streamer(n.pre))
+	}
 	n.m.track(n)
 	return 0
 }
@@ -78,7 +81,7 @@ func (n *node) flush(ctx context.Context) syscall.Errno {
 	if sess == nil || gone || !sess.Dirty() {
 		return 0
 	}
-	up := vfs.Upload{Pre: pre, MTime: sess.MTime()}
+	up := vfs.Upload{Pre: pre, MTime: sess.MTime(), Stream: sess.TakeStream()}
 	if newFile || (st.HasAttr && st.Attr.HasOwner && st.Attr.Mode != 0) {
 		a := st.Attr
 		up.Attr = &a

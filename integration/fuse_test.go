@@ -314,6 +314,7 @@ func TestFUSELargeFile(t *testing.T) {
 	if !testing.Short() {
 		sizes = append(sizes, 1<<30)
 	}
+	var streamedTotal float64
 	for _, size := range sizes {
 		p := filepath.Join(m.Dir, fmt.Sprintf("big-%d", size))
 		f, err := os.Create(p)
@@ -329,6 +330,13 @@ func TestFUSELargeFile(t *testing.T) {
 			t.Fatalf("close %d bytes: %v", size, err)
 		}
 		t.Logf("write+upload of %d MiB through the mount: %.0f MiB/s", size>>20, float64(size)/(1<<20)/time.Since(wstart).Seconds())
+		// Written from 0 onwards: the bytes went to the node as they were
+		// written, and the close did not send them again.
+		streamed, _ := metricstest.Scrape(t, "http://"+maddr+"/metrics").Value("mogfs_mount_streamed_bytes_total")
+		if streamedBefore := streamedTotal; streamed-streamedBefore != float64(size) {
+			t.Errorf("streamed %.0f bytes of a %d-byte file written sequentially", streamed-streamedBefore, size)
+		}
+		streamedTotal = streamed
 		rf, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)
@@ -723,9 +731,9 @@ func logOps(t testing.TB, before, after metricstest.Families) {
 }
 
 // TestFUSENodeDiesMidUpload kills (SIGKILL) the storage node receiving the
-// PUT of a large file while close(2) uploads it: the upload starts over on
-// another destination from the staging file, and close returns 0 only with
-// the whole file stored.
+// streamed PUT of a large file while it is being written: the writes go
+// on, close(2) stores the staged copy on another destination, and returns
+// 0 only with the whole file stored.
 func TestFUSENodeDiesMidUpload(t *testing.T) {
 	testenv.RequireFUSE(t)
 	c := StartCluster(t, ClusterOpts{})
@@ -740,10 +748,9 @@ func TestFUSENodeDiesMidUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	wsum := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, wsum), io.LimitReader(newPattern(), size)); err != nil {
-		t.Fatal(err)
-	}
-	// Watch the nodes' docroots for the fid file growing, and kill its node.
+	// Watch the nodes' docroots for the fid file growing, and kill its node:
+	// the PUT streams while the file is written, so this happens during the
+	// writes, which go on; close stores the staged copy elsewhere.
 	killed := make(chan int, 1)
 	stop := make(chan struct{})
 	go func() {
@@ -773,6 +780,9 @@ func TestFUSENodeDiesMidUpload(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
+	if _, err := io.Copy(io.MultiWriter(f, wsum), io.LimitReader(newPattern(), size)); err != nil {
+		t.Fatal(err)
+	}
 	cerr := f.Close()
 	close(stop)
 	victim, ok := <-killed

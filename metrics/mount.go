@@ -23,6 +23,10 @@ type Mount struct {
 	// DownloadBytes counts bytes fetched from storage nodes, cache misses
 	// only (mogfs_mount_download_bytes_total).
 	DownloadBytes prometheus.Counter
+	// StreamedBytes counts the uploaded bytes that went to the node while
+	// the file was being written, not read back from the staging file
+	// (mogfs_mount_streamed_bytes_total).
+	StreamedBytes prometheus.Counter
 }
 
 // CacheStats is the block cache's state read at scrape time.
@@ -59,8 +63,12 @@ func NewMount(reg prometheus.Registerer, cache func() CacheStats) *Mount {
 			Name: "mogfs_mount_download_bytes_total",
 			Help: "Bytes downloaded from storage nodes.",
 		}),
+		StreamedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mogfs_mount_streamed_bytes_total",
+			Help: "Uploaded bytes streamed to storage nodes as they were written.",
+		}),
 	}
-	reg.MustRegister(m.Ops, m.OpErrors, m.OpDuration, m.UploadBytes, m.DownloadBytes)
+	reg.MustRegister(m.Ops, m.OpErrors, m.OpDuration, m.UploadBytes, m.DownloadBytes, m.StreamedBytes)
 	if cache != nil {
 		reg.MustRegister(&cacheCollector{
 			stats:  cache,
@@ -89,6 +97,14 @@ func (m *Mount) ObserveOp(op, errno string, d time.Duration) {
 func (m *Mount) AddUpload(n int64) {
 	if m != nil && n > 0 {
 		m.UploadBytes.Add(float64(n))
+	}
+}
+
+// AddStreamed counts n bytes uploaded by a stream. A nil *Mount does
+// nothing.
+func (m *Mount) AddStreamed(n int64) {
+	if m != nil && n > 0 {
+		m.StreamedBytes.Add(float64(n))
 	}
 }
 

@@ -79,6 +79,7 @@ type FS struct {
 	// that command (an older mogfs tracker during a rolling upgrade).
 	noLookup, noUnlink, noLink atomic.Bool
 	caps                       atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
+	noStream                   atomic.Bool  // a node refused a chunked PUT: no more streams
 	local                      localDirs    // directories made here without the extension
 }
 

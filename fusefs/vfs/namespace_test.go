@@ -39,6 +39,7 @@ type env struct {
 	domain string
 	dmid   int
 	fid    int64
+	node   *stordtest.Node
 }
 
 func newEnv(t *testing.T) *env {
@@ -60,7 +61,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	e := &env{c: c, domain: "ns"}
+	e := &env{c: c, domain: "ns", node: node}
 	must(t, c.CreateDomain(ctx, e.domain))
 	_, err = c.CreateHost(ctx, "n1", client.HostOpts{IP: node.IP, Status: "alive"})
 	must(t, err)

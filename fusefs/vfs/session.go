@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"mogfs/client"
 )
 
 // Base is the stored content a write session starts from.
@@ -48,6 +50,14 @@ type Session struct {
 	mtime    time.Time // time of the last write, or the time set by utimes
 	mtimeSet bool      // mtime was set explicitly after the last write
 	load     LoadFunc
+
+	// A new content written from offset 0 onwards also streams to the
+	// store as it is written (client.Stream), so close only ends the PUT
+	// instead of sending the whole file again; the staging file still
+	// gets every byte, for reads, for writes that jump back and for a
+	// stream that fails.
+	streamer func(ctx context.Context) *client.Stream // starts the stream; nil once tried
+	stream   *client.Stream                           // nil when not streaming
 }
 
 // NewSession opens a session on base in staging directory dir. trunc is
@@ -106,9 +116,62 @@ func (s *Session) WriteAt(ctx context.Context, p []byte, off int64) (int, error)
 		s.dirty, s.mtime, s.mtimeSet = true, time.Now(), false
 	}
 	if err != nil {
+		s.dropStream()
 		return n, fmt.Errorf("vfs: staging write: %w", err)
 	}
+	s.feed(ctx, p, off)
 	return n, nil
+}
+
+// SetStreamer lets the session stream its content as it is written, if
+// the first write is at offset 0 of an empty content (see Session).
+func (s *Session) SetStreamer(start func(ctx context.Context) *client.Stream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streamer = start
+}
+
+// feed passes a staged write on to the stream: the first write of an empty
+// content at offset 0 starts it, and each next write must continue where
+// the stream ends; any other write ends the stream for this session (the
+// upload then reads the staging file). Called with mu held.
+func (s *Session) feed(ctx context.Context, p []byte, off int64) {
+	if s.stream == nil {
+		start := s.streamer
+		s.streamer = nil
+		if start == nil || off != 0 || s.size != int64(len(p)) {
+			return
+		}
+		if s.stream = start(ctx); s.stream == nil {
+			return
+		}
+	}
+	if off != s.stream.Written() {
+		s.dropStream()
+		return
+	}
+	if _, err := s.stream.Write(p); err != nil {
+		s.dropStream() // the upload stores the staged copy
+	}
+}
+
+// dropStream abandons the stream. Called with mu held.
+func (s *Session) dropStream() {
+	s.streamer = nil
+	if s.stream != nil {
+		s.stream.Abort()
+		s.stream = nil
+	}
+}
+
+// TakeStream hands the stream (nil if none) to the upload that is about
+// to start; later writes are only staged.
+func (s *Session) TakeStream() *client.Stream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stream
+	s.stream, s.streamer = nil, nil
+	return st
 }
 
 // Append writes p at the current end of the content and returns where.
@@ -132,6 +195,7 @@ func (s *Session) Truncate(ctx context.Context, n int64) error {
 	} else if err := s.ensureLoaded(ctx); err != nil {
 		return err
 	}
+	s.dropStream()
 	if err := s.f.Truncate(n); err != nil {
 		return fmt.Errorf("vfs: staging truncate: %w", err)
 	}
@@ -231,5 +295,6 @@ func (s *Session) Upload(ctx context.Context, store StoreFunc) (u Uploaded, ok b
 func (s *Session) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dropStream()
 	return s.f.Close()
 }

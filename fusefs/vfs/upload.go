@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"mogfs/client"
@@ -21,10 +22,44 @@ const preOpenMaxAge = 10 * time.Minute
 // create_close: one tracker round trip less on the path a caller waits for.
 // An unused PreOpen costs a temp row, which the tracker reaps.
 type PreOpen struct {
-	done chan struct{}
-	at   time.Time
-	res  client.OpenResult
-	err  error
+	done    chan struct{}
+	at      time.Time
+	res     client.OpenResult
+	err     error
+	claimed atomic.Bool // an upload or a stream took it: a fid is PUT once
+}
+
+// claim takes p for one upload; false if another took it already.
+func (p *PreOpen) claim() bool { return !p.claimed.Swap(true) }
+
+// Streamer returns what a Session calls at the first write of a new
+// content to stream it to the store as it is written: a PUT to pre's
+// first destination (see client.Stream). It returns nil when pre is
+// already used or failed, or when streaming is off: a storage node that
+// refused a chunked body (the original mogstored) turns it off for the
+// mount, and uploads read the staging file again.
+func (fs *FS) Streamer(pre *PreOpen) func(ctx context.Context) *client.Stream {
+	return func(ctx context.Context) *client.Stream {
+		if fs.noStream.Load() || pre == nil || time.Since(pre.at) >= preOpenMaxAge || !pre.claim() {
+			return nil
+		}
+		open, err := pre.wait(ctx)
+		if err != nil {
+			return nil
+		}
+		st, err := fs.c.StartStream(open)
+		if err != nil {
+			return nil
+		}
+		return st
+	}
+}
+
+// streamRefused reports whether a stream failed because the node does not
+// take chunked bodies.
+func streamRefused(err error) bool {
+	var he *client.HTTPError
+	return errors.As(err, &he) && (he.Status == 411 || he.Status == 400 || he.Status == 501)
 }
 
 // PreOpen starts create_open for key with the mount's class and no size.
@@ -92,6 +127,9 @@ const (
 // create_open, if any, and the attributes to record with the new content.
 type Upload struct {
 	Pre *PreOpen
+	// Stream, when not nil, holds the content's bytes already sent; if it
+	// has all size bytes the upload only ends it and records the file.
+	Stream *client.Stream
 	// Attr is the file's full attribute row to store with the content (a
 	// new file, or one whose row is known); nil records only the mtime
 	// and ctime, with a separate setattr.
@@ -116,7 +154,30 @@ func (fs *FS) StoreSession(domain, key string, up Upload) StoreFunc {
 		}
 		var fid int64
 		err := errNoPreOpen
-		if up.Pre != nil && time.Since(up.Pre.at) < preOpenMaxAge {
+		if st := up.Stream; st != nil {
+			// The stream's fid is not recorded until its create_close: a
+			// stream that fails or falls short is stored again from the
+			// staging file under the same fid (a PUT replaces a partial
+			// copy), on every destination.
+			fid = st.FID()
+			if st.Written() == size {
+				if err = st.Finish(ctx, domain, key, ca); err == nil {
+					fs.met.AddStreamed(size)
+				}
+			} else {
+				st.Abort()
+				err = errStreamShort
+			}
+			if err != nil && ctx.Err() == nil {
+				if streamRefused(err) {
+					fs.noStream.Store(true)
+				}
+				if err != errStreamShort {
+					fs.log.Warn("streamed upload failed, storing the staged copy", "key", key, "err", err)
+				}
+				err = fs.c.StoreOpened(ctx, domain, key, st.Open(), r, size, ca)
+			}
+		} else if up.Pre != nil && time.Since(up.Pre.at) < preOpenMaxAge && up.Pre.claim() {
 			var open client.OpenResult
 			if open, err = up.Pre.wait(ctx); err == nil {
 				fid = open.FID
@@ -158,6 +219,10 @@ func (fs *FS) StoreSession(domain, key string, up Upload) StoreFunc {
 
 // errNoPreOpen starts StoreSession without an early create_open.
 var errNoPreOpen = errors.New("vfs: no early create_open")
+
+// errStreamShort: the stream holds less than the content (a write went
+// elsewhere after it was taken).
+var errStreamShort = errors.New("vfs: stream short of the content")
 
 func isNoTrackers(err error) bool { return errors.Is(err, client.ErrNoTrackers) }
 

@@ -1,0 +1,74 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mogfs/internal/testenv"
+	"mogfs/metrics/metricstest"
+)
+
+// trackerRequests scrapes trackerd's requests by command.
+func trackerRequests(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	fam := metricstest.Scrape(t, url)
+	for _, m := range fam["mogfs_tracker_requests_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "command" {
+				out[l.GetValue()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// TestFUSECreateRoundTrips: creating a 4 KiB file through the mount in a
+// directory it knows costs one create_open, one create_close and the
+// kernel's lookup of the new name, and nothing else; the PUT streams while
+// the file is written.
+func TestFUSECreateRoundTrips(t *testing.T) {
+	testenv.RequireFUSE(t)
+	maddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
+	c := StartCluster(t, ClusterOpts{TrackerArgs: []string{"--metrics_listen=" + maddr}})
+	m := mountMogfs(t, c, "attr_timeout=10", "entry_timeout=10")
+	dir := filepath.Join(m.Dir, "d")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(strings.Repeat("4k", 2048))
+	if err := os.WriteFile(filepath.Join(dir, "warm"), body, 0o644); err != nil { // one-time capability questions
+		t.Fatal(err)
+	}
+	url := "http://" + maddr + "/metrics"
+	before := trackerRequests(t, url)
+	const files = 20
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d", i)), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := trackerRequests(t, url)
+	sent := map[string]float64{}
+	for cmd, v := range after {
+		if d := v - before[cmd]; d != 0 {
+			sent[cmd] = d
+		}
+	}
+	want := map[string]float64{"create_open": files, "create_close": files, "mogfs_lookup": files}
+	for cmd, v := range sent {
+		if v > want[cmd] {
+			t.Errorf("%d creates sent %v tracker requests, want at most %v", files, sent, want)
+			break
+		}
+	}
+	if sent["create_close"] != files {
+		t.Errorf("%d creates sent %v create_close, want %d", files, sent["create_close"], files)
+	}
+	for i := range files {
+		assertContent(t, filepath.Join(dir, fmt.Sprintf("f%02d", i)), string(body))
+	}
+}
