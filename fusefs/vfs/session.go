@@ -58,6 +58,7 @@ type Session struct {
 	// stream that fails.
 	streamer func(ctx context.Context) *client.Stream // starts the stream; nil once tried
 	stream   *client.Stream                           // nil when not streaming
+	seqEnd   int64                                    // where the sequential writes from 0 have reached
 }
 
 // NewSession opens a session on base in staging directory dir. trunc is
@@ -131,18 +132,36 @@ func (s *Session) SetStreamer(start func(ctx context.Context) *client.Stream) {
 	s.streamer = start
 }
 
-// feed passes a staged write on to the stream: the first write of an empty
-// content at offset 0 starts it, and each next write must continue where
-// the stream ends; any other write ends the stream for this session (the
-// upload then reads the staging file). Called with mu held.
+// streamMin is the content size at which a stream starts: below it the
+// whole file is one small PUT at close anyway, and a stream would only add
+// a goroutine and a pipe hand-off to each write.
+const streamMin = 1 << 20
+
+// feed passes a staged write on to the stream. A content written only
+// sequentially from offset 0 starts its stream once it reaches streamMin
+// (the bytes so far are sent from the staging file first), and each next
+// write must continue where the stream ends; any other write ends the
+// stream for this session (the upload then reads the staging file).
+// Called with mu held.
 func (s *Session) feed(ctx context.Context, p []byte, off int64) {
 	if s.stream == nil {
-		start := s.streamer
-		s.streamer = nil
-		if start == nil || off != 0 || s.size != int64(len(p)) {
+		if s.streamer == nil {
 			return
 		}
+		if off+int64(len(p)) != s.size || !s.seqFromZero(off) {
+			s.streamer = nil // not a stream from 0: never one
+			return
+		}
+		if s.size < streamMin {
+			return
+		}
+		start := s.streamer
+		s.streamer = nil
 		if s.stream = start(ctx); s.stream == nil {
+			return
+		}
+		if _, err := io.Copy(s.stream, io.NewSectionReader(s.f, 0, off)); err != nil {
+			s.dropStream()
 			return
 		}
 	}
@@ -153,6 +172,16 @@ func (s *Session) feed(ctx context.Context, p []byte, off int64) {
 	if _, err := s.stream.Write(p); err != nil {
 		s.dropStream() // the upload stores the staged copy
 	}
+}
+
+// seqFromZero tracks whether every write so far continued the last one
+// from offset 0 (before a stream starts); off is the current write's.
+func (s *Session) seqFromZero(off int64) bool {
+	if off != s.seqEnd {
+		return false
+	}
+	s.seqEnd = s.size
+	return true
 }
 
 // dropStream abandons the stream. Called with mu held.

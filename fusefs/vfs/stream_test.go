@@ -110,8 +110,9 @@ func writeSeq(t *testing.T, s *Session, b []byte) {
 }
 
 // TestStreamedWrite: a new file written from 0 onwards goes to the node
-// while it is written; the upload at close costs the create_close alone
-// (the create_open was made at create) and sends nothing again.
+// while it is written (from its first MiB on); the upload at close costs
+// the create_close alone (the create_open was made at create) and sends
+// nothing again. A small file is one PUT at close.
 func TestStreamedWrite(t *testing.T) {
 	e := newStreamEnv(t)
 	body := content(3<<20 + 777)
@@ -125,6 +126,16 @@ func TestStreamedWrite(t *testing.T) {
 		t.Errorf("streamed %.0f bytes, want %d", got, len(body))
 	}
 	e.assertStored(t, "seq", body)
+
+	small := content(streamMin - 1)
+	s, pre = e.newFile(t, "small")
+	writeSeq(t, s, small)
+	before := e.streamed(t)
+	n = e.requests(func() { must(t, e.upload(t, s, pre, "small")) })
+	if total(n) != 1 || n["create_close"] != 1 || e.streamed(t) != before {
+		t.Errorf("upload of a small file sent %v and streamed %.0f bytes, want one create_close and no stream", n, e.streamed(t)-before)
+	}
+	e.assertStored(t, "small", small)
 }
 
 // TestStreamFallbacks: writes that jump back, a truncate, or an fsync in
@@ -137,7 +148,7 @@ func TestStreamFallbacks(t *testing.T) {
 		write func(t *testing.T, s *Session) []byte
 	}{
 		{"seek back", func(t *testing.T, s *Session) []byte {
-			b := content(1 << 20)
+			b := content(2 << 20)
 			writeSeq(t, s, b)
 			patch := []byte("patched")
 			_, err := s.WriteAt(t.Context(), patch, 4096)
@@ -146,23 +157,23 @@ func TestStreamFallbacks(t *testing.T) {
 			return b
 		}},
 		{"truncate", func(t *testing.T, s *Session) []byte {
-			b := content(1 << 20)
+			b := content(2 << 20)
 			writeSeq(t, s, b)
 			must(t, s.Truncate(t.Context(), 1000))
 			return b[:1000]
 		}},
 		{"hole", func(t *testing.T, s *Session) []byte {
-			b := content(300 << 10)
-			writeSeq(t, s, b[:100<<10])
-			_, err := s.WriteAt(t.Context(), b[200<<10:], 200<<10)
+			b := content(3 << 20)
+			writeSeq(t, s, b[:3<<19])
+			_, err := s.WriteAt(t.Context(), b[2<<20:], 2<<20)
 			must(t, err)
-			clear(b[100<<10 : 200<<10])
+			clear(b[3<<19 : 2<<20])
 			return b
 		}},
 		{"append", func(t *testing.T, s *Session) []byte {
-			b := content(200 << 10)
-			for off := 0; off < len(b); off += 50 << 10 {
-				_, err := s.Append(t.Context(), b[off:off+50<<10])
+			b := content(2 << 20)
+			for off := 0; off < len(b); off += 256 << 10 {
+				_, err := s.Append(t.Context(), b[off:off+256<<10])
 				must(t, err)
 			}
 			return b
@@ -176,8 +187,12 @@ func TestStreamFallbacks(t *testing.T) {
 			want := c.write(t, s)
 			must(t, e.upload(t, s, pre, key))
 			e.assertStored(t, key, want)
-			if streamed := e.streamed(t) - before; c.name == "append" && streamed != float64(len(want)) {
+			streamed := e.streamed(t) - before
+			if c.name == "append" && streamed != float64(len(want)) {
 				t.Errorf("appends from an empty file streamed %.0f bytes, want %d", streamed, len(want))
+			}
+			if c.name != "append" && streamed != 0 {
+				t.Errorf("streamed %.0f bytes, want the staged copy stored", streamed)
 			}
 		})
 	}
