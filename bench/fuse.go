@@ -137,6 +137,7 @@ func (r *runner) fuse(ctx context.Context) error {
 	}
 
 	// The source tree: extract, list, read back, remove.
+	var durableUntar []time.Duration
 	for rep := 0; treeErr == nil && rep < r.sz.Reps; rep++ {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -168,11 +169,16 @@ func (r *runner) fuse(ctx context.Context) error {
 				break
 			}
 			r.add(s.row, perSec(files, d), perSec(files, ref))
+			if s.row == untar {
+				durableUntar = append(durableUntar, d)
+			}
 		}
 		os.RemoveAll(mdir)
 		os.RemoveAll(ldir)
 	}
-	return ctx.Err()
+	m.unmount(r)
+	m = nil
+	return r.writebackRows(ctx, mnt, local, tarball, files, durableUntar, treeErr)
 }
 
 // seqReads does a few random 4 KiB reads of one mounted file cold, reads

@@ -87,7 +87,14 @@ func (n *node) flush(ctx context.Context) syscall.Errno {
 		up.Attr = &a
 	}
 	domain, key := n.fileKey()
-	u, ok, err := sess.Upload(ctx, n.m.fs.StoreSession(domain, key, up))
+	store := n.m.fs.StoreSession(domain, key, up)
+	if wb := n.m.wb; wb != nil {
+		// -o writeback: durably queued is what close promises.
+		store = func(ctx context.Context, r io.ReaderAt, size int64) (int64, error) {
+			return wb.Queue(ctx, domain, key, r, size, pre, up.Attr, up.MTime)
+		}
+	}
+	u, ok, err := sess.Upload(ctx, store)
 	if pre != nil {
 		n.mu.Lock()
 		if n.pre == pre {
@@ -282,13 +289,18 @@ func (h *handle) Flush(ctx context.Context) (errno syscall.Errno) {
 
 var _ = (fs.FileFsyncer)((*handle)(nil))
 
-// Fsync stores the file if it changed.
+// Fsync stores the file if it changed; under -o writeback it also waits
+// for the file's queued uploads: fsync(2) means stored in every mode.
 func (h *handle) Fsync(ctx context.Context, flags uint32) (errno syscall.Errno) {
 	defer h.n.m.observe("fsync", time.Now(), &errno)
 	if !h.write {
 		return 0
 	}
-	return h.n.flush(ctx)
+	if errno := h.n.flush(ctx); errno != 0 || h.n.m.wb == nil {
+		return errno
+	}
+	domain, key := h.n.fileKey()
+	return h.n.m.errno("fsync", h.n.m.wb.Wait(uninterrupted(ctx), domain, key))
 }
 
 var _ = (fs.FileReleaser)((*handle)(nil))

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,7 +47,8 @@ type mount struct {
 	met      *metrics.Mount // nil without metrics_listen
 	uid, gid uint32
 
-	lru *inodeLRU // bounds the inodes kept (max_inodes)
+	lru *inodeLRU      // bounds the inodes kept (max_inodes)
+	wb  *vfs.Writeback // -o writeback queue; nil when off
 
 	mu     sync.Mutex         // guards open, doms, domsAt
 	open   map[*node]struct{} // nodes with a write session, flushed at unmount
@@ -134,6 +136,23 @@ const memHeadroom = 40 << 20
 // and ours: 850 MiB were measured for a million).
 const inodeMemory = 1 << 10
 
+// writebackStreams is how many uploads -o writeback runs at once.
+const writebackStreams = 4
+
+// drainWriteback waits for the queued uploads before the mount exits, and
+// leaves what does not finish in time (nodes down, say) to the next mount.
+func drainWriteback(wb *vfs.Writeback, log *slog.Logger) {
+	if n := wb.Pending(); n > 0 {
+		log.Info("writeback: waiting for queued uploads", "pending", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	if err := wb.WaitAll(ctx); err != nil {
+		log.Warn("writeback: uploads left for the next mount", "pending", wb.Pending(), "err", err)
+	}
+	wb.Close()
+}
+
 // Config is what Run needs.
 type Config struct {
 	Options vfs.Options
@@ -177,6 +196,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer bc.Close()
 	var met *metrics.Mount
+	var wbp atomic.Pointer[vfs.Writeback] // for the metric, set once the queue is open
 	if opt.MetricsListen != "" {
 		reg := metrics.NewRegistry()
 		met = metrics.NewMount(reg, cacheStats(bc))
@@ -185,6 +205,15 @@ func Run(ctx context.Context, cfg Config) error {
 				Name: "mogfs_mount_tracker_dials_total",
 				Help: "Tracker connections the mount opened (pooled connections are reused).",
 			}, func() float64 { t, _ := c.DialStats(); return float64(t) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "mogfs_mount_writeback_pending",
+				Help: "Files closed under -o writeback and not uploaded yet (durable in cache_dir).",
+			}, func() float64 {
+				if wb := wbp.Load(); wb != nil {
+					return float64(wb.Pending())
+				}
+				return 0
+			}),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "mogfs_mount_storage_dials_total",
 				Help: "Storage-node connections the mount opened (keep-alive connections are reused).",
@@ -206,6 +235,15 @@ func Run(ctx context.Context, cfg Config) error {
 		fs:  vfs.New(vfs.Config{Client: c, Cache: bc, Options: opt, Logger: log, Metrics: met}),
 		opt: opt, log: log, met: met, open: map[*node]struct{}{}, lru: newInodeLRU(opt.MaxInodes),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+	}
+	if opt.Writeback {
+		wb, err := m.fs.NewWriteback(filepath.Join(opt.CacheDir, "writeback"), writebackStreams)
+		if err != nil {
+			return fmt.Errorf("mogfs: %w", err)
+		}
+		defer drainWriteback(wb, log)
+		wbp.Store(wb)
+		m.wb = wb
 	}
 	if opt.HasUID {
 		m.uid = opt.UID
@@ -272,12 +310,14 @@ func Run(ctx context.Context, cfg Config) error {
 	select {
 	case <-done:
 		log.Info("unmounted from outside", "mountpoint", opt.Mountpoint)
+		m.fs.ClosePool()
 		return nil
 	case <-ctx.Done():
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	m.flushAll(fctx)
 	cancel()
+	defer m.fs.ClosePool()
 	if err := srv.Unmount(); err != nil {
 		log.Warn("unmount busy, detaching lazily", "mountpoint", opt.Mountpoint, "err", err)
 		if err := syscall.Unmount(opt.Mountpoint, syscall.MNT_DETACH); err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mogfs/internal/testenv"
 	"mogfs/metrics/metricstest"
@@ -44,14 +45,27 @@ func TestFUSECreateRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "http://" + maddr + "/metrics"
-	before := trackerRequests(t, url)
+	// The mount keeps a few create_opens made ahead (one per create taken
+	// from it): count once those in flight have landed.
+	settled := func() map[string]float64 {
+		last := trackerRequests(t, url)
+		for {
+			time.Sleep(200 * time.Millisecond)
+			now := trackerRequests(t, url)
+			if now["create_open"] == last["create_open"] {
+				return now
+			}
+			last = now
+		}
+	}
+	before := settled()
 	const files = 20
 	for i := range files {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d", i)), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	after := trackerRequests(t, url)
+	after := settled()
 	sent := map[string]float64{}
 	for cmd, v := range after {
 		if d := v - before[cmd]; d != 0 {

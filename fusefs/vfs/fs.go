@@ -80,6 +80,8 @@ type FS struct {
 	noLookup, noUnlink, noLink atomic.Bool
 	caps                       atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
 	noStream                   atomic.Bool  // a node refused a chunked PUT: no more streams
+	wb                         *Writeback   // -o writeback queue; nil when off
+	pool                       openPool     // create_opens made ahead
 	local                      localDirs    // directories made here without the extension
 }
 
@@ -95,7 +97,9 @@ func New(cfg Config) *FS {
 	if cfg.Options.BlockSize <= 0 {
 		cfg.Options.BlockSize = 1 << 20
 	}
-	return &FS{c: cfg.Client, cache: cfg.Cache, opt: cfg.Options, log: l, met: cfg.Metrics, started: time.Now()}
+	fs := &FS{c: cfg.Client, cache: cfg.Cache, opt: cfg.Options, log: l, met: cfg.Metrics, started: time.Now()}
+	fs.pool = openPool{fs: fs, ready: map[string][]*PreOpen{}, busy: map[string]int{}}
+	return fs
 }
 
 // Options returns the mount options.
@@ -129,6 +133,20 @@ func (fs *FS) Domains(ctx context.Context) ([]string, error) {
 // for explicit directories below dir+seg+"/"). A tracker without
 // mogfs_lookup (a stock one, or an older mogfs) gets lookupSplit.
 func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
+	if m, ok := fs.wb.Lookup(domain, ChildKey(dir, seg)); ok && m.Attr != nil {
+		// Queued by -o writeback and not uploaded yet: only this mount
+		// knows the file.
+		return Stat{Kind: KindFile, FID: m.FID, Length: m.Size, Attr: *m.Attr, HasAttr: true, Nlink: 1}, nil
+	} else if ok {
+		st, err := fs.lookup(ctx, domain, dir, seg)
+		st.FID, st.Length = m.FID, m.Size
+		return st, err
+	}
+	return fs.lookup(ctx, domain, dir, seg)
+}
+
+// lookup is Lookup from the tracker.
+func (fs *FS) lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
 	r, err := fs.optional(ctx, "mogfs_lookup", &fs.noLookup, map[string]string{"domain": domain, "dir": dir, "name": seg})
 	switch {
 	case err == nil:
@@ -210,6 +228,9 @@ func (fs *FS) lookupSplit(ctx context.Context, domain, dir, seg string) (Stat, e
 // between). As with every read, a key rewritten through another tracker
 // may show its old fid for the tracker's path-cache time (2 s by default).
 func (fs *FS) OpenRead(ctx context.Context, domain, key string, known Stat) (Stat, []string, error) {
+	if err := fs.settle(ctx, domain, key); err != nil {
+		return Stat{}, nil, err
+	}
 	if known.Kind == KindFile && known.FID > 0 && known.Length >= 0 {
 		paths, err := fs.c.GetPaths(ctx, domain, key, true, 0)
 		if protocol.IsCode(err, "unknown_key") {
@@ -265,6 +286,9 @@ type Entry struct {
 // directory's size; on a stock tracker it is derived from list_keys (see
 // listKeysPage). Mount-local directories are not included (see DirReader).
 func (fs *FS) ListPage(ctx context.Context, domain, dir, after string, limit int) ([]Entry, string, bool, error) {
+	if err := fs.settleDir(ctx, domain, dir); err != nil {
+		return nil, "", false, err
+	}
 	ents, next, done, err := fs.list(ctx, domain, dir, after, limit)
 	if errors.Is(err, ErrNotSupported) {
 		return fs.listKeysPage(ctx, domain, dir, after, limit)
@@ -320,6 +344,9 @@ func (fs *FS) listKeysPage(ctx context.Context, domain, dir, after string, limit
 // isEmpty reports whether directory dir has no child: the first page of
 // its listing, one entry long.
 func (fs *FS) isEmpty(ctx context.Context, domain, dir string) (bool, error) {
+	if err := fs.settleDir(ctx, domain, dir); err != nil {
+		return false, err
+	}
 	if len(fs.local.children(domain, dir)) > 0 {
 		return false, nil
 	}
@@ -338,6 +365,9 @@ func (fs *FS) isEmpty(ctx context.Context, domain, dir string) (bool, error) {
 
 // FileInfo re-reads a file's fid and length (close-to-open) and attributes.
 func (fs *FS) FileInfo(ctx context.Context, domain, key string) (Stat, error) {
+	if err := fs.settle(ctx, domain, key); err != nil {
+		return Stat{}, err
+	}
 	fi, err := fs.c.FileInfo(ctx, domain, key)
 	if protocol.IsCode(err, "unknown_key") {
 		return Stat{}, ErrNotFound
@@ -373,6 +403,9 @@ func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint
 // Rmdir removes an empty directory. A one-entry listing answers for both
 // kinds of children: keys under dir and explicit sub-directories.
 func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
+	if err := fs.settleDir(ctx, domain, dir); err != nil {
+		return err
+	}
 	if empty, err := fs.isEmpty(ctx, domain, dir); err != nil {
 		return err
 	} else if !empty {
@@ -388,6 +421,9 @@ func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
 // Unlink deletes a key and its attributes, both at once on two
 // connections: one round trip of waiting.
 func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
+	if err := fs.settle(ctx, domain, key); err != nil {
+		return err
+	}
 	_, err := fs.UnlinkName(ctx, domain, key)
 	return err
 }
@@ -397,6 +433,9 @@ func (fs *FS) Unlink(ctx context.Context, domain, key string) error {
 // name becomes the key, which it returns. Without mogfs_unlink it is the
 // key's delete and its attributes' at once.
 func (fs *FS) UnlinkName(ctx context.Context, domain, key string) (promoted string, err error) {
+	if err := fs.settle(ctx, domain, key); err != nil {
+		return "", err
+	}
 	r, err := fs.optional(ctx, "mogfs_unlink", &fs.noUnlink, map[string]string{"domain": domain, "path": key})
 	switch {
 	case err == nil:
@@ -437,6 +476,9 @@ func (fs *FS) unlinkSplit(ctx context.Context, domain, key string) error {
 // recording a's mode and owner for a file that has no attributes yet. It
 // returns the file as the new name shows it. It needs the extension.
 func (fs *FS) Link(ctx context.Context, domain, target, path string, a Attr) (Stat, error) {
+	if err := fs.settle(ctx, domain, target, path); err != nil {
+		return Stat{}, err
+	}
 	r, err := fs.optional(ctx, "mogfs_link", &fs.noLink, map[string]string{
 		"domain": domain, "target": target, "path": path, "mode": strconv.FormatUint(uint64(a.Mode), 8),
 		"uid": strconv.FormatUint(uint64(a.UID), 10), "gid": strconv.FormatUint(uint64(a.GID), 10)})
@@ -468,6 +510,9 @@ func (fs *FS) Mknod(ctx context.Context, domain, key string, mode uint32, rdev u
 // RenameSpecial renames a name that is a mogfs_attr row alone (a special
 // file or a hard link) from from to to, replacing what to was.
 func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error {
+	if err := fs.settle(ctx, domain, from, to); err != nil {
+		return err
+	}
 	if err := fs.Unlink(ctx, domain, to); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -483,6 +528,9 @@ func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error 
 
 // RenameFile renames key from to key to, replacing an existing to.
 func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
+	if err := fs.settle(ctx, domain, from, to); err != nil {
+		return err
+	}
 	err := fs.c.Rename(ctx, domain, from, to)
 	if protocol.IsCode(err, "key_exists") {
 		// The name replaced goes as an unlink would take it: a file with
@@ -513,6 +561,9 @@ func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
 // directory's inode number, recorded at the new path so that it stays the
 // same (a directory known only by its keys has none recorded).
 func (fs *FS) RenameDir(ctx context.Context, domain, from, to string, ino uint64) error {
+	if err := fs.settleDir(ctx, domain, from, to); err != nil {
+		return err
+	}
 	if strings.HasPrefix(to, from) {
 		return fmt.Errorf("%w: directory into itself", syscall.EINVAL)
 	}
@@ -620,6 +671,9 @@ func (fs *FS) Symlink(ctx context.Context, domain, key, target string, uid, gid 
 
 // SetAttr persists attribute changes of a file (key) or directory (AttrPath).
 func (fs *FS) SetAttr(ctx context.Context, domain, path string, ch AttrChange) error {
+	if err := fs.settle(ctx, domain, path); err != nil {
+		return err
+	}
 	return fs.setAttr(ctx, domain, path, ch)
 }
 
@@ -665,4 +719,25 @@ func (fs *FS) Statfs(ctx context.Context) (total, used uint64, err error) {
 		used += u << 20
 	}
 	return total, used, nil
+}
+
+// settle waits until keys have no upload queued by -o writeback, so that
+// what the tracker says of them is their newest content.
+func (fs *FS) settle(ctx context.Context, domain string, keys ...string) error {
+	for _, k := range keys {
+		if err := fs.wb.Wait(ctx, domain, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleDir is settle for every key below directory prefixes dirs.
+func (fs *FS) settleDir(ctx context.Context, domain string, dirs ...string) error {
+	for _, d := range dirs {
+		if err := fs.wb.WaitPrefix(ctx, domain, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

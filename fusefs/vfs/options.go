@@ -31,6 +31,7 @@ type Options struct {
 	LogFile      string        // log=: where a detached mount logs ("" = /dev/null)
 	PIDFile      string        // pidfile=: written once mounted, removed at exit (for scripts/down)
 	Debug        bool          // debug: log every FUSE request
+	Writeback    bool          // writeback: close returns once the file is durable in cache_dir; uploads follow
 	// MetricsListen is metrics_listen=: host:port serving Prometheus
 	// /metrics ("" = off).
 	MetricsListen string
@@ -105,6 +106,7 @@ var optionTable = []option{
 		return nil
 	}},
 	{"debug", false, "log every FUSE request", func(o *Options, _ string) error { o.Debug = true; return nil }},
+	{"writeback", false, "close returns once the file is durable in cache_dir (fdatasync), and uploads run in the background; fsync(2) and unmount wait for them, and a crashed mount resumes them at its next start (default off: close returns once the tracker has the file)", func(o *Options, _ string) error { o.Writeback = true; return nil }},
 }
 
 // ignoredOptions are generic mount(8) options that mount.fuse3 and fstab

@@ -37,10 +37,11 @@ func (p *PreOpen) claim() bool { return !p.claimed.Swap(true) }
 // first destination (see client.Stream). It returns nil when pre is
 // already used or failed, or when streaming is off: a storage node that
 // refused a chunked body (the original mogstored) turns it off for the
-// mount, and uploads read the staging file again.
+// mount, and uploads read the staging file again. -o writeback does not
+// stream: its close does not upload.
 func (fs *FS) Streamer(pre *PreOpen) func(ctx context.Context) *client.Stream {
 	return func(ctx context.Context) *client.Stream {
-		if fs.noStream.Load() || pre == nil || time.Since(pre.at) >= preOpenMaxAge || !pre.claim() {
+		if fs.noStream.Load() || fs.wb != nil || pre == nil || time.Since(pre.at) >= preOpenMaxAge || !pre.claim() {
 			return nil
 		}
 		open, err := pre.wait(ctx)
@@ -62,8 +63,17 @@ func streamRefused(err error) bool {
 	return errors.As(err, &he) && (he.Status == 411 || he.Status == 400 || he.Status == 501)
 }
 
-// PreOpen starts create_open for key with the mount's class and no size.
+// PreOpen returns a create_open for key with the mount's class and no
+// size: one made ahead (openPool) when there is one, else a new one.
 func (fs *FS) PreOpen(domain, key string) *PreOpen {
+	return fs.pool.take(domain, key)
+}
+
+// ClosePool gives up the create_opens made ahead; for unmount.
+func (fs *FS) ClosePool() { fs.pool.close() }
+
+// startOpen starts a create_open in the background.
+func (fs *FS) startOpen(domain, key string) *PreOpen {
 	p := &PreOpen{done: make(chan struct{}), at: time.Now()}
 	go func() {
 		defer close(p.done)

@@ -20,6 +20,9 @@ var XattrNames = []string{XattrFID, XattrClass, XattrDevCount, XattrPaths}
 
 // GetXattr returns attribute name of key; paths are newline-separated URLs.
 func (fs *FS) GetXattr(ctx context.Context, domain, key, name string) ([]byte, error) {
+	if err := fs.settle(ctx, domain, key); err != nil {
+		return nil, err
+	}
 	switch name {
 	case XattrFID, XattrClass, XattrDevCount:
 		fi, err := fs.c.FileInfo(ctx, domain, key)
@@ -46,6 +49,9 @@ func (fs *FS) GetXattr(ctx context.Context, domain, key, name string) ([]byte, e
 
 // SetXattr sets a settable attribute: the class, through updateclass.
 func (fs *FS) SetXattr(ctx context.Context, domain, key, name string, value []byte) error {
+	if err := fs.settle(ctx, domain, key); err != nil {
+		return err
+	}
 	if name != XattrClass {
 		return ErrNotSupported
 	}

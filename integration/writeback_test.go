@@ -1,0 +1,76 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mogfs/internal/testenv"
+)
+
+// TestFUSEWritebackCrash: under -o writeback, close returns while no
+// storage node can take the files; this mount shows them at once; the
+// mount is then killed (SIGKILL) with every upload pending, and the next
+// mount on the same cache_dir uploads them all, byte for byte.
+func TestFUSEWritebackCrash(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	for i := range c.Nodes {
+		c.StopNode(t, i)
+	}
+	m := mountMogfs(t, c, "writeback", "cache_dir="+cacheDir)
+	const files = 40
+	want := map[string][]byte{}
+	for i := range files {
+		name := fmt.Sprintf("d/f%02d", i)
+		if i == 0 {
+			os.Mkdir(filepath.Join(m.Dir, "d"), 0o755)
+		}
+		body := bytes.Repeat([]byte(fmt.Sprintf("%02d", i)), 1000+i*500)
+		if err := os.WriteFile(filepath.Join(m.Dir, name), body, 0o640); err != nil {
+			t.Fatalf("write %s with every node down: %v", name, err)
+		}
+		want[name] = body
+	}
+	for name, body := range want {
+		st, err := os.Stat(filepath.Join(m.Dir, name))
+		if err != nil || st.Size() != int64(len(body)) || st.Mode().Perm() != 0o640 {
+			t.Fatalf("stat %s before its upload: %v, %v", name, st, err)
+		}
+	}
+	m.cmd.Process.Kill()
+	m.cmd.Process.Wait()
+	exec.Command("fusermount3", "-u", "-z", m.Dir).Run()
+	for i := range c.Nodes {
+		c.StartNode(t, i)
+	}
+	mountMogfs(t, c, "writeback", "cache_dir="+cacheDir)
+	cl := c.Client(t)
+	deadline := time.Now().Add(60 * time.Second)
+	for name, body := range want {
+		for {
+			var got bytes.Buffer
+			_, err := cl.Fetch(t.Context(), c.Opts.Domain, name, &got)
+			if err == nil && bytes.Equal(got.Bytes(), body) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not uploaded after the remount: %d bytes, %v", name, got.Len(), err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(cacheDir, "writeback", "*.wb"))
+	for time.Now().Before(deadline) && len(left) > 0 {
+		time.Sleep(100 * time.Millisecond)
+		left, _ = filepath.Glob(filepath.Join(cacheDir, "writeback", "*.wb"))
+	}
+	if len(left) != 0 {
+		t.Errorf("%d queue entries left after every file arrived", len(left))
+	}
+}
