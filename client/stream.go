@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Stream is a PUT whose body is written while it is in flight: the bytes of
@@ -65,10 +66,21 @@ func (s *Stream) Written() int64 {
 	return s.written
 }
 
-// Write sends p; it blocks while the node is slower than the writer. An
-// error means the stream is lost (Abort it); nothing else is.
+// streamStall is how long one Write may wait for the node to take its
+// bytes before the stream is given up (the caller still has them): a node
+// that accepts a connection and stops reading must not hang the writer.
+var streamStall = 30 * time.Second
+
+// Write sends p; it blocks while the node is slower than the writer, up to
+// streamStall. An error means the stream is lost (Abort it); nothing else
+// is.
 func (s *Stream) Write(p []byte) (int, error) {
+	stall := time.AfterFunc(streamStall, func() {
+		s.stop()
+		s.pw.CloseWithError(fmt.Errorf("client: stream to %s stalled for %v", s.open.Dests[0].Path, streamStall))
+	})
 	n, err := s.pw.Write(p)
+	stall.Stop()
 	s.mu.Lock()
 	s.written += int64(n)
 	s.mu.Unlock()
