@@ -74,6 +74,7 @@ func (fs *FS) getAttr(ctx context.Context, domain, path string) (Attr, bool, err
 }
 
 func (fs *FS) setAttr(ctx context.Context, domain, path string, ch AttrChange) error {
+	fs.fresh.named(domain, path)
 	args := map[string]string{"domain": domain, "path": path}
 	if ch.IsDir != nil {
 		args["isdir"] = boolArg(*ch.IsDir)

@@ -82,6 +82,7 @@ type FS struct {
 	noStream                   atomic.Bool  // a node refused a chunked PUT: no more streams
 	wb                         *Writeback   // -o writeback queue; nil when off
 	pool                       openPool     // create_opens made ahead
+	fresh                      freshDirs    // directories just made here: their missing names need no lookup
 	local                      localDirs    // directories made here without the extension
 }
 
@@ -133,6 +134,9 @@ func (fs *FS) Domains(ctx context.Context) ([]string, error) {
 // for explicit directories below dir+seg+"/"). A tracker without
 // mogfs_lookup (a stock one, or an older mogfs) gets lookupSplit.
 func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
+	if fs.fresh.absent(domain, dir, seg) {
+		return Stat{}, ErrNotFound
+	}
 	if m, ok := fs.wb.Lookup(domain, ChildKey(dir, seg)); ok && m.Attr != nil {
 		// Queued by -o writeback and not uploaded yet: only this mount
 		// knows the file.
@@ -397,6 +401,9 @@ func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint
 		return Stat{Kind: KindDir}, nil
 	}
 	a := Attr{IsDir: true, Mode: m, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Ino: ino}
+	if err == nil {
+		fs.fresh.made(domain, dir, fs.opt.EntryTimeout)
+	}
 	return Stat{Kind: KindDir, Attr: a, HasAttr: true}, err
 }
 
@@ -414,6 +421,7 @@ func (fs *FS) Rmdir(ctx context.Context, domain, dir string) error {
 	if err := fs.delAttr(ctx, domain, AttrPath(dir)); err != nil {
 		return err
 	}
+	fs.fresh.forget(domain, dir)
 	fs.local.remove(domain, dir)
 	return nil
 }
@@ -476,6 +484,7 @@ func (fs *FS) unlinkSplit(ctx context.Context, domain, key string) error {
 // recording a's mode and owner for a file that has no attributes yet. It
 // returns the file as the new name shows it. It needs the extension.
 func (fs *FS) Link(ctx context.Context, domain, target, path string, a Attr) (Stat, error) {
+	fs.fresh.named(domain, path)
 	if err := fs.settle(ctx, domain, target, path); err != nil {
 		return Stat{}, err
 	}
@@ -510,6 +519,7 @@ func (fs *FS) Mknod(ctx context.Context, domain, key string, mode uint32, rdev u
 // RenameSpecial renames a name that is a mogfs_attr row alone (a special
 // file or a hard link) from from to to, replacing what to was.
 func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error {
+	fs.fresh.named(domain, to)
 	if err := fs.settle(ctx, domain, from, to); err != nil {
 		return err
 	}
@@ -528,6 +538,7 @@ func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error 
 
 // RenameFile renames key from to key to, replacing an existing to.
 func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
+	fs.fresh.named(domain, to)
 	if err := fs.settle(ctx, domain, from, to); err != nil {
 		return err
 	}
@@ -561,6 +572,8 @@ func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
 // directory's inode number, recorded at the new path so that it stays the
 // same (a directory known only by its keys has none recorded).
 func (fs *FS) RenameDir(ctx context.Context, domain, from, to string, ino uint64) error {
+	fs.fresh.named(domain, to)
+	fs.fresh.forget(domain, from)
 	if err := fs.settleDir(ctx, domain, from, to); err != nil {
 		return err
 	}
@@ -680,6 +693,7 @@ func (fs *FS) SetAttr(ctx context.Context, domain, path string, ch AttrChange) e
 // Store returns the StoreFunc that uploads new content of key with the
 // mount's class. no_devices becomes ErrNoSpace.
 func (fs *FS) Store(domain, key string) StoreFunc {
+	fs.fresh.named(domain, key)
 	return func(ctx context.Context, r io.ReaderAt, size int64) (int64, error) {
 		fid, err := fs.c.StoreReaderAt(ctx, domain, key, fs.opt.Class, r, size)
 		if protocol.IsCode(err, "no_devices") {

@@ -360,3 +360,43 @@ func TestOpenReadCostsOneRequest(t *testing.T) {
 		t.Errorf("OpenRead after a replace = %+v, %v; want a new fid of length %d", got, err, len(two))
 	}
 }
+
+// TestFreshDirLookups: in a directory this mount has just made, a missing
+// name costs no request for entry_timeout; names made here since are
+// looked up; a name another writer made there shows once the window ends.
+func TestFreshDirLookups(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	e.fs.opt.EntryTimeout = 500 * time.Millisecond
+	if _, err := e.fs.Mkdir(ctx, e.domain, "fr/", 0o755, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	n := e.requests(func() { _, err = e.fs.Lookup(ctx, e.domain, "fr/", "missing") })
+	if !errors.Is(err, ErrNotFound) || total(n) != 0 {
+		t.Errorf("lookup in a fresh dir = %v with %v requests, want ErrNotFound with none", err, n)
+	}
+	// Made here: a file (create + upload), a sub-directory, a symlink.
+	pre := e.fs.PreOpen(e.domain, "fr/file")
+	_, err = e.fs.StoreSession(e.domain, "fr/file", Upload{Pre: pre, MTime: time.Now()})(ctx, bytes.NewReader([]byte("x")), 1)
+	must(t, err)
+	_, err = e.fs.Mkdir(ctx, e.domain, "fr/sub/", 0o755, 0, 0)
+	must(t, err)
+	_, err = e.fs.Symlink(ctx, e.domain, "fr/link", "file", 0, 0)
+	must(t, err)
+	for _, name := range []string{"file", "sub", "link"} {
+		if _, err := e.fs.Lookup(ctx, e.domain, "fr/", name); err != nil {
+			t.Errorf("lookup of %s made here = %v", name, err)
+		}
+	}
+	// Another writer adds a key: hidden during the window, seen after.
+	e.seed(t, []string{"fr/other"})
+	if _, err := e.fs.Lookup(ctx, e.domain, "fr/", "other"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lookup of another writer's key inside the window = %v (the window answers absent)", err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	n = e.requests(func() { _, err = e.fs.Lookup(ctx, e.domain, "fr/", "other") })
+	if err != nil || total(n) != 1 {
+		t.Errorf("lookup after the window = %v with %v requests, want found with one", err, n)
+	}
+}

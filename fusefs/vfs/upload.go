@@ -66,6 +66,7 @@ func streamRefused(err error) bool {
 // PreOpen returns a create_open for key with the mount's class and no
 // size: one made ahead (openPool) when there is one, else a new one.
 func (fs *FS) PreOpen(domain, key string) *PreOpen {
+	fs.fresh.named(domain, key)
 	return fs.pool.take(domain, key)
 }
 
@@ -156,6 +157,7 @@ type Upload struct {
 // the content. Every destination refusing for lack of space (507), or
 // no_devices, is ErrNoSpace.
 func (fs *FS) StoreSession(domain, key string, up Upload) StoreFunc {
+	fs.fresh.named(domain, key)
 	return func(ctx context.Context, r io.ReaderAt, size int64) (int64, error) {
 		now := time.Now()
 		var ca *client.Attr
