@@ -236,15 +236,6 @@ func Run(ctx context.Context, cfg Config) error {
 		opt: opt, log: log, met: met, open: map[*node]struct{}{}, lru: newInodeLRU(opt.MaxInodes),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 	}
-	if opt.Writeback {
-		wb, err := m.fs.NewWriteback(filepath.Join(opt.CacheDir, "writeback"), writebackStreams)
-		if err != nil {
-			return fmt.Errorf("mogfs: %w", err)
-		}
-		defer drainWriteback(wb, log)
-		wbp.Store(wb)
-		m.wb = wb
-	}
 	if opt.HasUID {
 		m.uid = opt.UID
 	}
@@ -294,9 +285,25 @@ func Run(ctx context.Context, cfg Config) error {
 	if opt.ReadOnly {
 		fsOpts.MountOptions.Options = append(fsOpts.MountOptions.Options, "ro")
 	}
+	if opt.Writeback {
+		// Opened before the mount serves anything; entries a crashed
+		// mount left start uploading now.
+		wb, err := m.fs.NewWriteback(filepath.Join(opt.CacheDir, "writeback"), writebackStreams)
+		if err != nil {
+			return fmt.Errorf("mogfs: %w", err)
+		}
+		wbp.Store(wb)
+		m.wb = wb
+	}
 	srv, err := fs.Mount(opt.Mountpoint, root, fsOpts)
 	if err != nil {
+		if m.wb != nil {
+			m.wb.Close() // the queue stays on disk
+		}
 		return fmt.Errorf("%w %s: %v", ErrMountpoint, opt.Mountpoint, err)
+	}
+	if m.wb != nil {
+		defer drainWriteback(m.wb, log)
 	}
 	log.Info("mounted", "mountpoint", opt.Mountpoint, "trackers", opt.Trackers, "domain", opt.Domain)
 	sctx, stopSweep := context.WithCancel(ctx)
