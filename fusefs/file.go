@@ -108,6 +108,11 @@ func (n *node) flush(ctx context.Context) syscall.Errno {
 	if !ok {
 		return 0
 	}
+	if u.Size == 0 {
+		// An empty content stored by the close of a duplicate descriptor
+		// (sh's > redirect, dd): the writes that follow may stream too.
+		sess.SetStreamer(n.m.fs.LateStreamer(domain, key))
+	}
 	n.mu.Lock()
 	n.newFile = false
 	n.st.FID, n.st.Length, n.stAt = u.FID, u.Size, time.Now()

@@ -361,6 +361,16 @@ func TestFUSELargeFile(t *testing.T) {
 		}
 		os.Remove(p)
 	}
+	// dd closes its first descriptor of the new file (after dup2) before
+	// writing: that close stores the empty file, and the writes that
+	// follow still stream.
+	if out, err := exec.Command("dd", "if=/dev/zero", "of="+filepath.Join(m.Dir, "dd"), "bs=1M", "count=32", "conv=fsync").CombinedOutput(); err != nil {
+		t.Fatalf("dd: %v\n%s", err, out)
+	}
+	streamed, _ := metricstest.Scrape(t, "http://"+maddr+"/metrics").Value("mogfs_mount_streamed_bytes_total")
+	if streamed-streamedTotal != 32<<20 {
+		t.Errorf("dd of 32 MiB streamed %.0f bytes", streamed-streamedTotal)
+	}
 	// Staging is on disk and reads stream through the block cache: the
 	// mount's peak RSS stays within its cache budget plus 100 MB whatever
 	// the file size.

@@ -224,6 +224,12 @@ func (s *Session) Truncate(ctx context.Context, n int64) error {
 	} else if err := s.ensureLoaded(ctx); err != nil {
 		return err
 	}
+	// A truncate to the size the content already has (an ftruncate to 0
+	// of a file just created) changes no byte: the stream goes on.
+	if s.loaded && n == s.size {
+		s.dirty, s.mtime, s.mtimeSet = true, time.Now(), false
+		return nil
+	}
 	s.dropStream()
 	if err := s.f.Truncate(n); err != nil {
 		return fmt.Errorf("vfs: staging truncate: %w", err)

@@ -170,6 +170,13 @@ func TestStreamFallbacks(t *testing.T) {
 			clear(b[3<<19 : 2<<20])
 			return b
 		}},
+		{"ftruncate to 0 first", func(t *testing.T, s *Session) []byte {
+			// dd truncates a new file to its seek offset before writing.
+			must(t, s.Truncate(t.Context(), 0))
+			b := content(2 << 20)
+			writeSeq(t, s, b)
+			return b
+		}},
 		{"append", func(t *testing.T, s *Session) []byte {
 			b := content(2 << 20)
 			for off := 0; off < len(b); off += 256 << 10 {
@@ -188,10 +195,11 @@ func TestStreamFallbacks(t *testing.T) {
 			must(t, e.upload(t, s, pre, key))
 			e.assertStored(t, key, want)
 			streamed := e.streamed(t) - before
-			if c.name == "append" && streamed != float64(len(want)) {
-				t.Errorf("appends from an empty file streamed %.0f bytes, want %d", streamed, len(want))
+			streams := c.name == "append" || c.name == "ftruncate to 0 first"
+			if streams && streamed != float64(len(want)) {
+				t.Errorf("streamed %.0f bytes, want all %d", streamed, len(want))
 			}
-			if c.name != "append" && streamed != 0 {
+			if !streams && streamed != 0 {
 				t.Errorf("streamed %.0f bytes, want the staged copy stored", streamed)
 			}
 		})
@@ -205,6 +213,37 @@ func TestStreamFallbacks(t *testing.T) {
 	writeSeq(t, s, b)
 	must(t, e.upload(t, s, nil, "mid"))
 	e.assertStored(t, "mid", b)
+}
+
+// TestStreamAfterEmptyUpload: a shell redirect or dd closes a duplicate
+// descriptor of the new file before writing, which stores it empty; the
+// content written after that streams on a create_open taken only then.
+func TestStreamAfterEmptyUpload(t *testing.T) {
+	e := newStreamEnv(t)
+	s, pre := e.newFile(t, "redirected")
+	must(t, e.upload(t, s, pre, "redirected"))
+	e.assertStored(t, "redirected", nil)
+	s.SetStreamer(e.fs.LateStreamer(e.domain, "redirected"))
+	body := content(3 << 20)
+	before := e.streamed(t)
+	writeSeq(t, s, body)
+	must(t, e.upload(t, s, nil, "redirected"))
+	if got := e.streamed(t) - before; got != float64(len(body)) {
+		t.Errorf("streamed %.0f bytes after the empty upload, want %d", got, len(body))
+	}
+	e.assertStored(t, "redirected", body)
+
+	// A file that stays small takes no create_open for a stream.
+	s, pre = e.newFile(t, "small-redirected")
+	must(t, e.upload(t, s, pre, "small-redirected"))
+	s.SetStreamer(e.fs.LateStreamer(e.domain, "small-redirected"))
+	n := e.requests(func() {
+		_, err := s.WriteAt(t.Context(), []byte("tiny"), 0)
+		must(t, err)
+	})
+	if total(n) != 0 {
+		t.Errorf("a small write after the empty upload sent %v", n)
+	}
 }
 
 // TestStreamNodeKilled: the node taking a streamed PUT dies half way; the

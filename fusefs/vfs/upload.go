@@ -41,7 +41,7 @@ func (p *PreOpen) claim() bool { return !p.claimed.Swap(true) }
 // stream: its close does not upload.
 func (fs *FS) Streamer(pre *PreOpen) func(ctx context.Context) *client.Stream {
 	return func(ctx context.Context) *client.Stream {
-		if fs.noStream.Load() || fs.wb != nil || pre == nil || time.Since(pre.at) >= preOpenMaxAge || !pre.claim() {
+		if !fs.streaming() || pre == nil || time.Since(pre.at) >= preOpenMaxAge || !pre.claim() {
 			return nil
 		}
 		open, err := pre.wait(ctx)
@@ -55,6 +55,23 @@ func (fs *FS) Streamer(pre *PreOpen) func(ctx context.Context) *client.Stream {
 		return st
 	}
 }
+
+// LateStreamer is Streamer for a content that has no early create_open of
+// its own: the next one of a file whose empty content was just stored (a
+// shell redirect or dd closes a duplicate descriptor before writing). It
+// takes a create_open only when the content is big enough to stream, so a
+// file that stays small costs none.
+func (fs *FS) LateStreamer(domain, key string) func(ctx context.Context) *client.Stream {
+	return func(ctx context.Context) *client.Stream {
+		if !fs.streaming() {
+			return nil
+		}
+		return fs.Streamer(fs.PreOpen(domain, key))(ctx)
+	}
+}
+
+// streaming reports whether uploads may stream.
+func (fs *FS) streaming() bool { return !fs.noStream.Load() && fs.wb == nil }
 
 // streamRefused reports whether a stream failed because the node does not
 // take chunked bodies.
