@@ -76,9 +76,9 @@ func (b *Block) Release() {
 // Acquire adds a reference to a block the caller holds one on.
 func (b *Block) Acquire() { b.refs.Add(1) }
 
-// acquire adds a reference unless the block is already freed: a Get may
+// tryAcquire adds a reference unless the block is already freed: a Get may
 // race the eviction that drops the cache's reference.
-func (b *Block) acquire() bool {
+func (b *Block) tryAcquire() bool {
 	for {
 		r := b.refs.Load()
 		if r <= 0 {
@@ -175,7 +175,7 @@ func key(fid int64, blk int64) string {
 // must Release it.
 func (c *Cache) Get(fid, blk int64) (*Block, bool) {
 	if c.rc != nil {
-		if b, ok := c.rc.Get(key(fid, blk)); ok && b.acquire() {
+		if b, ok := c.rc.Get(key(fid, blk)); ok && b.tryAcquire() {
 			c.hits.Add(1)
 			return b, true
 		}
@@ -197,7 +197,7 @@ func (c *Cache) Has(fid, blk int64) bool {
 // own if it keeps it; the caller keeps its reference and must not modify
 // the data afterwards.
 func (c *Cache) Add(fid, blk int64, b *Block) {
-	if c.rc == nil || len(b.data) == 0 || !b.acquire() {
+	if c.rc == nil || len(b.data) == 0 || !b.tryAcquire() {
 		return
 	}
 	if !c.rc.Set(key(fid, blk), b, int64(cap(b.data))) {
