@@ -684,6 +684,9 @@ func (fs *FS) Symlink(ctx context.Context, domain, key, target string, uid, gid 
 
 // SetAttr persists attribute changes of a file (key) or directory (AttrPath).
 func (fs *FS) SetAttr(ctx context.Context, domain, path string, ch AttrChange) error {
+	if fs.wb.Amend(domain, path, ch) {
+		return nil
+	}
 	if err := fs.settle(ctx, domain, path); err != nil {
 		return err
 	}

@@ -326,6 +326,45 @@ func (w *Writeback) Lookup(domain, key string) (wbMeta, bool) {
 	return e.Meta, true
 }
 
+// Amend applies an attribute change (mode, owner, times) to key's newest
+// queued entry if its upload has not started, and reports whether it did:
+// tar and cp -p set times and modes right after each close, and waiting
+// for the upload there would make the queue synchronous. The change lives
+// in memory until the upload records it: a crash before then keeps the
+// content and loses the change, as a local file system may without fsync.
+func (w *Writeback) Amend(domain, key string, ch AttrChange) bool {
+	if w == nil || ch.IsDir != nil || ch.Target != nil || ch.Ino != nil || ch.InoDefault != nil || ch.Rdev != nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.latest[wbKey(domain, key)]
+	if e == nil || e.started || e.Meta.Attr == nil {
+		return false
+	}
+	a := *e.Meta.Attr // the entry's copy: Lookup hands out copies too
+	if ch.Mode != nil {
+		a.Mode = a.Mode&^0o7777 | *ch.Mode&0o7777
+	}
+	if ch.UID != nil {
+		a.UID, a.HasOwner = *ch.UID, true
+	}
+	if ch.GID != nil {
+		a.GID, a.HasOwner = *ch.GID, true
+	}
+	if ch.MTime != nil {
+		a.MTime, e.Meta.MTime = *ch.MTime, *ch.MTime
+	}
+	if ch.CTime != nil {
+		a.CTime = *ch.CTime
+	}
+	if ch.ATime != nil {
+		a.ATime = *ch.ATime
+	}
+	e.Meta.Attr = &a
+	return true
+}
+
 // Wait returns once key has no queued upload.
 func (w *Writeback) Wait(ctx context.Context, domain, key string) error {
 	return w.waitFor(ctx, func(k string) bool { return k == wbKey(domain, key) })

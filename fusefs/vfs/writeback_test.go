@@ -132,3 +132,38 @@ func FuzzReadTrailer(f *testing.F) {
 		}
 	})
 }
+
+// TestWritebackAmend: a chmod or utimes of a queued file (tar and cp -p do
+// them right after each close) returns at once and reaches the tracker with
+// the upload.
+func TestWritebackAmend(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	e.node.Stop()
+	wb, err := e.fs.NewWriteback(filepath.Join(t.TempDir(), "wb"), 1)
+	must(t, err)
+	defer wb.Close()
+	a := Attr{Mode: syscall.S_IFREG | 0o600, HasOwner: true, MTime: time.Now(), CTime: time.Now()}
+	body := []byte("amended")
+	_, err = wb.Queue(ctx, e.domain, "am", bytes.NewReader(body), int64(len(body)), nil, &a, a.MTime)
+	must(t, err)
+	mode, mt := uint32(0o644), time.Unix(1600000000, 0)
+	done := make(chan error, 1)
+	go func() { done <- e.fs.SetAttr(ctx, e.domain, "am", AttrChange{Mode: &mode, MTime: &mt}) }()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("setattr of a queued file waited for its upload")
+	}
+	if st, err := e.fs.Lookup(ctx, e.domain, "", "am"); err != nil || st.Attr.Mode != syscall.S_IFREG|0o644 || !st.Attr.MTime.Equal(mt) {
+		t.Errorf("lookup of the queued file after setattr = %+v, %v", st.Attr, err)
+	}
+	e.node.Start()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	must(t, wb.WaitAll(wctx))
+	if st, err := e.fs.Lookup(ctx, e.domain, "", "am"); err != nil || st.Attr.Mode != syscall.S_IFREG|0o644 || !st.Attr.MTime.Equal(mt) || st.Length != int64(len(body)) {
+		t.Errorf("after the upload: %+v length %d, %v", st.Attr, st.Length, err)
+	}
+}
