@@ -48,6 +48,7 @@ type Reader struct {
 	paths       []string            // from get_paths, in the tracker's order
 	next        int64               // the offset after the last read: sequential detection
 	window      int64               // current readahead, in blocks
+	streak      int                 // reads in a row near the one before
 	aheadOf     int64               // the block the window was last moved for
 	ahead       map[int64]*prefetch // blocks being fetched ahead
 	curBlk      int64               // the last block read, kept because the cache may drop it
@@ -108,9 +109,15 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	r.mu.Lock()
-	seq := off == 0 || r.next >= 0 && off >= r.next-near*r.bs && off <= r.next+near*r.bs
-	if !seq {
-		r.window = minAhead
+	// A read near the last one is a stream only if the last one was too
+	// (or this starts the file): a random read that happens to land near
+	// the previous one must not fetch whole blocks and a window ahead.
+	nearLast := r.next >= 0 && off >= r.next-near*r.bs && off <= r.next+near*r.bs
+	seq := off == 0 || nearLast && r.streak > 0
+	if nearLast || off == 0 {
+		r.streak++
+	} else {
+		r.streak, r.window = 0, minAhead
 	}
 	r.next = off + int64(len(p))
 	r.mu.Unlock()

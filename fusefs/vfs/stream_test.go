@@ -68,7 +68,27 @@ func (e *streamEnv) newFile(t *testing.T, key string) (*Session, *PreOpen) {
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
 	s.SetStreamer(e.fs.Streamer(pre))
+	e.settlePool(t)
 	return s, pre
+}
+
+// settlePool waits until the create_opens the pool makes ahead have landed,
+// so request counts see only the operation under test.
+func (e *streamEnv) settlePool(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.fs.pool.mu.Lock()
+		busy := e.fs.pool.busy[e.domain]
+		e.fs.pool.mu.Unlock()
+		if busy == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("create_opens made ahead still in flight after 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // upload stores s as the mount's flush does.

@@ -63,6 +63,7 @@ type wbEntry struct {
 	// guarded by Writeback.mu
 	started, replaced bool
 	prev              *wbEntry // an older entry of the key in flight: upload after it
+	uploaded          *Attr    // the attributes the last upload attempt carried
 }
 
 // wbMeta is an entry's trailer.
@@ -261,6 +262,9 @@ func (w *Writeback) work() {
 		for attempt := 0; ; attempt++ {
 			err := w.upload(e)
 			if err == nil {
+				err = w.catchUp(e)
+			}
+			if err == nil {
 				break
 			}
 			w.fs.log.Warn("writeback: upload failed, will retry", "key", e.Meta.Key, "attempt", attempt+1, "err", err)
@@ -302,7 +306,10 @@ func (w *Writeback) upload(e *wbEntry) error {
 		return err
 	}
 	defer f.Close()
+	w.mu.Lock()
 	m := e.Meta
+	e.uploaded = m.Attr
+	w.mu.Unlock()
 	up := Upload{Attr: m.Attr, MTime: m.MTime}
 	if m.FID != 0 {
 		up.Pre = &PreOpen{done: make(chan struct{}), at: m.OpenAt, res: client.OpenResult{FID: m.FID, Dests: m.Dests}}
@@ -310,6 +317,31 @@ func (w *Writeback) upload(e *wbEntry) error {
 	}
 	_, err = w.fs.StoreSession(m.Domain, m.Key, up)(ctx, f, m.Size)
 	return err
+}
+
+// catchUp stores the attribute changes Amend made to e while its upload
+// was in flight (the upload recorded the attributes it started with).
+func (w *Writeback) catchUp(e *wbEntry) error {
+	for {
+		w.mu.Lock()
+		m := e.Meta
+		stale := m.Attr != e.uploaded
+		e.uploaded = m.Attr
+		w.mu.Unlock()
+		if !stale {
+			return nil
+		}
+		a := *m.Attr
+		ctx, cancel := context.WithTimeout(w.ctx, time.Minute)
+		err := w.fs.setAttr(ctx, m.Domain, m.Key, AttrChange{Mode: &a.Mode, UID: &a.UID, GID: &a.GID, MTime: &a.MTime, CTime: &a.CTime})
+		cancel()
+		if err != nil {
+			w.mu.Lock()
+			e.uploaded = nil // try again
+			w.mu.Unlock()
+			return err
+		}
+	}
 }
 
 // Lookup returns the newest queued content of key, if any.
@@ -327,7 +359,8 @@ func (w *Writeback) Lookup(domain, key string) (wbMeta, bool) {
 }
 
 // Amend applies an attribute change (mode, owner, times) to key's newest
-// queued entry if its upload has not started, and reports whether it did:
+// queued entry, and reports whether there was one to change (an upload in
+// flight stores the change after it, see catchUp):
 // tar and cp -p set times and modes right after each close, and waiting
 // for the upload there would make the queue synchronous. The change lives
 // in memory until the upload records it: a crash before then keeps the
@@ -339,7 +372,7 @@ func (w *Writeback) Amend(domain, key string, ch AttrChange) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	e := w.latest[wbKey(domain, key)]
-	if e == nil || e.started || e.Meta.Attr == nil {
+	if e == nil || e.Meta.Attr == nil {
 		return false
 	}
 	a := *e.Meta.Attr // the entry's copy: Lookup hands out copies too
