@@ -66,8 +66,20 @@
 // # Consistency
 //
 // Attributes and entries are cached in the kernel for attr_timeout and
-// entry_timeout, and so is the absence of a name (a negative entry). Opening a file re-reads its fid from the tracker
-// (close-to-open), so a change made through another mount or client is seen
-// by the next open. A fid's bytes never change, so cached blocks never need
-// invalidation.
+// entry_timeout, and so is the absence of a name (a negative entry). In a
+// directory this mount made less than entry_timeout ago, a name it has not
+// made is known absent without a lookup (fresh.go). Opening a file re-reads
+// its fid from the tracker (close-to-open), so a change made through another
+// mount or client is seen by the next open. A fid's bytes never change, so
+// cached blocks never need invalidation.
+//
+// # The data path
+//
+// A write session stages the content under cache_dir (session.go); a
+// content written from offset 0 also streams to a storage node as it grows
+// (client.Stream), and close stores it with create_close on a create_open
+// made ahead (openpool.go, upload.go). With -o writeback, close queues the
+// content durably instead and workers upload it (writeback.go). Reads go
+// through the block cache with a readahead window that grows with a stream,
+// or as one ranged GET for a random read (reader.go).
 package vfs
