@@ -67,9 +67,16 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	// create_close. Its fid, unique and never reused, is the file's inode
 	// number for life (recorded with its attributes, kept across renames
 	// and overwrites), so the create waits for it.
-	pre := n.m.fs.PreOpen(domain, vfs.ChildKey(dir, seg))
+	key := vfs.ChildKey(dir, seg)
+	pre := n.m.fs.PreOpen(domain, key)
 	fid, err := pre.FID(ctx)
-	if err != nil {
+	switch {
+	case err != nil && n.m.wb != nil && errors.Is(err, vfs.ErrNoSpace):
+		// -o writeback queues files while no device can take them (all
+		// nodes down, say): the upload makes its own create_open later,
+		// and the inode number is a hash of the first path, as a mkdir's.
+		fid, pre = int64(vfs.DirIno(domain, key)), nil
+	case err != nil:
 		sess.Close()
 		return nil, nil, 0, n.m.errno("create", err)
 	}

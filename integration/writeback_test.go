@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,19 @@ func TestFUSEWritebackCrash(t *testing.T) {
 	cacheDir := filepath.Join(t.TempDir(), "cache")
 	for i := range c.Nodes {
 		c.StopNode(t, i)
+	}
+	// Until the monitor sees the nodes gone, create_open still hands out
+	// their devices; wait for no_devices, so creates find no device at all.
+	cl := c.Client(t)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		_, err := cl.CreateOpen(t.Context(), c.Opts.Domain, "probe", "", -1)
+		if err != nil && strings.Contains(err.Error(), "no_devices") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("create_open with every node down = %v, want no_devices", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	m := mountMogfs(t, c, "writeback", "cache_dir="+cacheDir)
 	const files = 40
@@ -50,7 +64,6 @@ func TestFUSEWritebackCrash(t *testing.T) {
 		c.StartNode(t, i)
 	}
 	mountMogfs(t, c, "writeback", "cache_dir="+cacheDir)
-	cl := c.Client(t)
 	deadline := time.Now().Add(60 * time.Second)
 	for name, body := range want {
 		for {

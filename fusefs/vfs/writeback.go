@@ -46,7 +46,7 @@ type Writeback struct {
 	wake    *sync.Cond
 	latest  map[string]*wbEntry // by domain+"\x00"+key: the newest entry of each key
 	queue   []*wbEntry          // not yet started, oldest first
-	pending int                 // entries not yet uploaded (or dropped)
+	pending int                 // entries not yet uploaded, not counting replaced ones
 	seq     uint64
 	closed  bool
 	workers sync.WaitGroup
@@ -226,6 +226,7 @@ func (w *Writeback) add(e *wbEntry) {
 			e.prev = old
 		} else {
 			old.replaced = true // its worker drops it
+			w.pending--         // counted once, as e
 			e.prev = old.prev
 		}
 	}
@@ -292,7 +293,9 @@ func (w *Writeback) finish(e *wbEntry) {
 	if k := wbKey(e.Meta.Domain, e.Meta.Key); w.latest[k] == e {
 		delete(w.latest, k)
 	}
-	w.pending--
+	if !e.replaced {
+		w.pending--
+	}
 	close(e.done)
 	w.wake.Broadcast()
 }

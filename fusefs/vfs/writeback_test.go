@@ -41,8 +41,10 @@ func TestWritebackResume(t *testing.T) {
 	if err != nil || st.Length != 6000 || st.Attr.Mode&0o777 != 0o640 {
 		t.Errorf("lookup of a queued file = %+v, %v", st, err)
 	}
-	if n := wb.Pending(); n != 11 {
-		t.Errorf("pending = %d, want 11", n)
+	// 11 entries for 10 keys: f3's first one counts until its upload
+	// starts, and not once the second replaces it.
+	if n := wb.Pending(); n != 10 && n != 11 {
+		t.Errorf("pending = %d, want 10 keys (11 while f3's first entry is in flight)", n)
 	}
 	wb.Close() // a crash: nothing uploaded
 	torn := filepath.Join(dir, "99999999999999999999.wb")
