@@ -57,6 +57,21 @@ func TestFUSEWritebackCrash(t *testing.T) {
 			t.Fatalf("stat %s before its upload: %v, %v", name, st, err)
 		}
 	}
+	// Listing answers from the queue too: it does not wait for uploads
+	// that cannot happen while every node is down.
+	listed := make(chan int, 1)
+	go func() {
+		ents, _ := os.ReadDir(filepath.Join(m.Dir, "d"))
+		listed <- len(ents)
+	}()
+	select {
+	case n := <-listed:
+		if n != files {
+			t.Errorf("ls of the queued directory listed %d entries, want %d", n, files)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ls of a directory with queued files waited for their uploads")
+	}
 	m.cmd.Process.Kill()
 	m.cmd.Process.Wait()
 	exec.Command("fusermount3", "-u", "-z", m.Dir).Run()

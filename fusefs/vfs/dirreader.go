@@ -31,6 +31,10 @@ type DirReader struct {
 	extra      []Entry
 	extraAdded bool
 	opened     []Entry // the extra entries given to OpenDir, for Seek
+	// queued are the -o writeback files of the directory when it was
+	// opened: a name the tracker lists shows the queued content, and one it
+	// does not is among extra. Listing does not wait for their uploads.
+	queued map[string]Stat
 }
 
 // OpenDir returns a DirReader at the start of directory dir of domain.
@@ -43,7 +47,14 @@ func (fs *FS) OpenDir(domain, dir string, pending []Entry) *DirReader {
 	for _, seg := range fs.local.children(domain, dir) {
 		extra = append(extra, Entry{Seg: seg, St: Stat{Kind: KindDir}})
 	}
-	return &DirReader{fs: fs, domain: domain, dir: dir, extra: extra, opened: extra}
+	queued := fs.wb.Children(domain, dir)
+	for _, e := range extra {
+		delete(queued, e.Seg) // an open file's own entry wins
+	}
+	for seg, st := range queued {
+		extra = append(extra, Entry{Seg: seg, St: st})
+	}
+	return &DirReader{fs: fs, domain: domain, dir: dir, extra: extra, opened: extra, queued: queued}
 }
 
 // Next returns the next entry and its offset (entries before it plus one:
@@ -74,6 +85,11 @@ func (d *DirReader) fetch(ctx context.Context) error {
 	ents, next, done, err := d.fs.ListPage(ctx, d.domain, d.dir, d.next, DirPage)
 	if err != nil {
 		return err
+	}
+	for i, e := range ents {
+		if st, ok := d.queued[e.Seg]; ok {
+			ents[i].St = st // newer than what the tracker has
+		}
 	}
 	if len(d.extra) > 0 {
 		// What the tracker names is listed as the tracker has it.

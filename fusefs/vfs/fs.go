@@ -140,7 +140,7 @@ func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error)
 	if m, ok := fs.wb.Lookup(domain, ChildKey(dir, seg)); ok && m.Attr != nil {
 		// Queued by -o writeback and not uploaded yet: only this mount
 		// knows the file.
-		return Stat{Kind: KindFile, FID: m.FID, Length: m.Size, Attr: *m.Attr, HasAttr: true, Nlink: 1}, nil
+		return m.stat(), nil
 	} else if ok {
 		st, err := fs.lookup(ctx, domain, dir, seg)
 		st.FID, st.Length = m.FID, m.Size
@@ -290,9 +290,6 @@ type Entry struct {
 // directory's size; on a stock tracker it is derived from list_keys (see
 // listKeysPage). Mount-local directories are not included (see DirReader).
 func (fs *FS) ListPage(ctx context.Context, domain, dir, after string, limit int) ([]Entry, string, bool, error) {
-	if err := fs.settleDir(ctx, domain, dir); err != nil {
-		return nil, "", false, err
-	}
 	ents, next, done, err := fs.list(ctx, domain, dir, after, limit)
 	if errors.Is(err, ErrNotSupported) {
 		return fs.listKeysPage(ctx, domain, dir, after, limit)

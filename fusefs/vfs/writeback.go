@@ -28,12 +28,13 @@ import (
 // uploads them; an entry without its trailer was never acknowledged (the
 // close did not return) and is dropped.
 //
-// Until its upload, a queued file is visible to this mount only: a lookup
-// answers from the queue, and every operation that needs the tracker's
-// view of a key (open for reading or writing, unlink, rename, link,
-// setattr, listing or removing its directory) first waits for that key's
-// (or that directory's) uploads, so the tracker's answer is the new one.
-// Other mounts and clients see the file once it is uploaded.
+// Until its upload, a queued file is visible to this mount only: lookups
+// and listings answer from the queue, attribute changes amend it (Amend),
+// and every other operation that needs the tracker's view of a key (open
+// for reading or writing, unlink, rename, link, xattrs, removing or
+// renaming its directory) first waits for that key's (or that
+// directory's) uploads, so the tracker's answer is the new one. Other
+// mounts and clients see the file once it is uploaded.
 //
 // Entries of one key upload in order: a newer entry replaces an older one
 // not yet started, and waits for one in flight.
@@ -399,6 +400,38 @@ func (w *Writeback) Amend(domain, key string, ch AttrChange) bool {
 	}
 	e.Meta.Attr = &a
 	return true
+}
+
+// Children returns the queued files directly in directory dir (a prefix)
+// of domain, as a listing shows them: their newest content and attributes.
+func (w *Writeback) Children(domain, dir string) map[string]Stat {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out map[string]Stat
+	for _, e := range w.latest {
+		m := e.Meta
+		seg, ok := strings.CutPrefix(m.Key, dir)
+		if m.Domain != domain || !ok || seg == "" || strings.Contains(seg, "/") {
+			continue
+		}
+		if out == nil {
+			out = map[string]Stat{}
+		}
+		out[seg] = m.stat()
+	}
+	return out
+}
+
+// stat is what a lookup or a listing shows of a queued file.
+func (m wbMeta) stat() Stat {
+	st := Stat{Kind: KindFile, FID: m.FID, Length: m.Size, Nlink: 1}
+	if m.Attr != nil {
+		st.Attr, st.HasAttr = *m.Attr, true
+	}
+	return st
 }
 
 // Wait returns once key has no queued upload.

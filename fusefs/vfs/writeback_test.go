@@ -169,3 +169,52 @@ func TestWritebackAmend(t *testing.T) {
 		t.Errorf("after the upload: %+v length %d, %v", st.Attr, st.Length, err)
 	}
 }
+
+// TestWritebackListing: listing a directory does not wait for its queued
+// uploads: queued files are listed with their queued size, a queued new
+// version of a stored file shows the new size, once each.
+func TestWritebackListing(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	old := []byte("old content, longer")
+	_, err := e.fs.Store(e.domain, "ls/stored")(ctx, bytes.NewReader(old), int64(len(old)))
+	must(t, err)
+	e.node.Stop()
+	wb, err := e.fs.NewWriteback(filepath.Join(t.TempDir(), "wb"), 1)
+	must(t, err)
+	defer wb.Close()
+	a := Attr{Mode: syscall.S_IFREG | 0o644, HasOwner: true, MTime: time.Now(), CTime: time.Now()}
+	for key, body := range map[string]string{"ls/new": "queued", "ls/stored": "new", "ls/sub/deep": "not a child"} {
+		_, err := wb.Queue(ctx, e.domain, key, bytes.NewReader([]byte(body)), int64(len(body)), nil, &a, a.MTime)
+		must(t, err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	d := e.fs.OpenDir(e.domain, "ls/", nil)
+	got := map[string]int64{}
+	for {
+		ent, _, ok, err := d.Next(lctx)
+		if err != nil {
+			t.Fatalf("listing with uploads queued: %v", err)
+		}
+		if !ok {
+			break
+		}
+		if _, dup := got[ent.Seg]; dup {
+			t.Errorf("%s listed twice", ent.Seg)
+		}
+		got[ent.Seg] = ent.St.Length
+		if ent.St.Kind == KindDir {
+			got[ent.Seg] = -1
+		}
+	}
+	want := map[string]int64{"new": 6, "stored": 3}
+	for seg, n := range want {
+		if got[seg] != n {
+			t.Errorf("listing: %s = %d bytes, want %d (all: %v)", seg, got[seg], n, got)
+		}
+	}
+	if _, ok := got["deep"]; ok {
+		t.Errorf("a queued key two levels down listed as a child: %v", got)
+	}
+}
