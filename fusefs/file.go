@@ -3,6 +3,7 @@ package fusefs
 import (
 	"context"
 	"io"
+	"os"
 	"syscall"
 	"time"
 
@@ -188,6 +189,14 @@ func (n *node) Open(ctx context.Context, flags uint32) (_ fs.FileHandle, _ uint3
 	var keep uint32
 	if !busy {
 		domain, key := n.fileKey()
+		if f, size, ok := n.m.fs.OpenQueued(domain, key); ok {
+			// -o writeback, not uploaded yet: read the queued copy.
+			h.queued, h.queuedSize = f, size
+			n.mu.Lock()
+			n.st.Length, n.cachedFID = size, 0
+			n.mu.Unlock()
+			return h, 0, 0
+		}
 		n.mu.Lock()
 		known := n.st
 		n.mu.Unlock()
@@ -219,6 +228,10 @@ type handle struct {
 	append bool // O_APPEND: every write goes to the end
 	reader *vfs.Reader
 	readOf vfs.Base // what reader reads
+	// queued is the -o writeback copy this handle reads (the file was
+	// not uploaded when it was opened), of queuedSize bytes; nil if none.
+	queued     *os.File
+	queuedSize int64
 }
 
 var _ = (fs.FileReader)((*handle)(nil))
@@ -242,6 +255,15 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadR
 			return fuse.ReadResultData(dest[:k]), 0
 		}
 		base = sess.Base()
+	} else if h.queued != nil {
+		if off >= h.queuedSize {
+			return fuse.ReadResultData(nil), 0
+		}
+		k, err := h.queued.ReadAt(dest[:min(int64(len(dest)), h.queuedSize-off)], off)
+		if err != nil && err != io.EOF {
+			return nil, n.m.errno("read", err)
+		}
+		return fuse.ReadResultData(dest[:k]), 0
 	}
 	if h.reader == nil || h.readOf != base {
 		if h.reader != nil {
@@ -315,6 +337,9 @@ func (h *handle) Release(ctx context.Context) (errno syscall.Errno) {
 	defer h.n.m.observe("release", time.Now(), &errno)
 	if h.reader != nil {
 		h.reader.Close()
+	}
+	if h.queued != nil {
+		h.queued.Close()
 	}
 	if !h.write {
 		return 0

@@ -14,9 +14,9 @@ import (
 )
 
 // TestFUSEWritebackCrash: under -o writeback, close returns while no
-// storage node can take the files; this mount shows them at once; the
-// mount is then killed (SIGKILL) with every upload pending, and the next
-// mount on the same cache_dir uploads them all, byte for byte.
+// storage node can take the files; this mount shows, lists and reads them
+// at once; the mount is then killed (SIGKILL) with every upload pending,
+// and the next mount on the same cache_dir uploads them all, byte for byte.
 func TestFUSEWritebackCrash(t *testing.T) {
 	testenv.RequireFUSE(t)
 	c := StartCluster(t, ClusterOpts{})
@@ -71,6 +71,23 @@ func TestFUSEWritebackCrash(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("ls of a directory with queued files waited for their uploads")
+	}
+	// And reads: the queued copy, without waiting for the upload.
+	read := make(chan error, 1)
+	go func() {
+		got, err := os.ReadFile(filepath.Join(m.Dir, "d/f07"))
+		if err == nil && !bytes.Equal(got, want["d/f07"]) {
+			err = fmt.Errorf("read %d bytes, not the %d written", len(got), len(want["d/f07"]))
+		}
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Errorf("read of a queued file: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("read of a queued file waited for its upload")
 	}
 	m.cmd.Process.Kill()
 	m.cmd.Process.Wait()

@@ -735,6 +735,12 @@ func (fs *FS) Statfs(ctx context.Context) (total, used uint64, err error) {
 	return total, used, nil
 }
 
+// OpenQueued opens the content of key queued by -o writeback, if any (see
+// Writeback.Open).
+func (fs *FS) OpenQueued(domain, key string) (*os.File, int64, bool) {
+	return fs.wb.Open(domain, key)
+}
+
 // settle waits until keys have no upload queued by -o writeback, so that
 // what the tracker says of them is their newest content.
 func (fs *FS) settle(ctx context.Context, domain string, keys ...string) error {

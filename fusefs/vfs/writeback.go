@@ -28,10 +28,10 @@ import (
 // uploads them; an entry without its trailer was never acknowledged (the
 // close did not return) and is dropped.
 //
-// Until its upload, a queued file is visible to this mount only: lookups
-// and listings answer from the queue, attribute changes amend it (Amend),
-// and every other operation that needs the tracker's view of a key (open
-// for reading or writing, unlink, rename, link, xattrs, removing or
+// Until its upload, a queued file is visible to this mount only: lookups,
+// listings and reads answer from the queue, attribute changes amend it
+// (Amend), and every other operation that needs the tracker's view of a
+// key (open for writing, unlink, rename, link, xattrs, removing or
 // renaming its directory) first waits for that key's (or that
 // directory's) uploads, so the tracker's answer is the new one. Other
 // mounts and clients see the file once it is uploaded.
@@ -432,6 +432,26 @@ func (m wbMeta) stat() Stat {
 		st.Attr, st.HasAttr = *m.Attr, true
 	}
 	return st
+}
+
+// Open opens key's newest queued content for reading, so reading a file
+// just written needs no upload; the descriptor stays readable after the
+// upload removes the entry. ok is false when key has nothing queued.
+func (w *Writeback) Open(domain, key string) (f *os.File, size int64, ok bool) {
+	if w == nil {
+		return nil, 0, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.latest[wbKey(domain, key)]
+	if e == nil {
+		return nil, 0, false
+	}
+	f, err := os.Open(e.path)
+	if err != nil {
+		return nil, 0, false
+	}
+	return f, e.Meta.Size, true
 }
 
 // Wait returns once key has no queued upload.

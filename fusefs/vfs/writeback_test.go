@@ -72,15 +72,24 @@ func TestWritebackResume(t *testing.T) {
 	}
 }
 
-// TestWritebackBarrier: opening a queued file for reading waits for its
-// upload, so the tracker's answer is the new content.
-func TestWritebackBarrier(t *testing.T) {
+// queueEnv is env with its storage node stopped and a writeback queue:
+// nothing queued can be uploaded until the test starts the node.
+func queueEnv(t *testing.T) (*env, *Writeback) {
+	t.Helper()
 	e := newEnv(t)
-	ctx := t.Context()
 	e.node.Stop()
 	wb, err := e.fs.NewWriteback(filepath.Join(t.TempDir(), "wb"), 1)
 	must(t, err)
-	defer wb.Close()
+	t.Cleanup(wb.Close)
+	return e, wb
+}
+
+// TestWritebackBarrier: opening a queued file for reading waits for its
+// upload, so the tracker's answer is the new content.
+func TestWritebackBarrier(t *testing.T) {
+	e, wb := queueEnv(t)
+	ctx := t.Context()
+	var err error
 	body := []byte("queued content")
 	_, err = wb.Queue(ctx, e.domain, "b", bytes.NewReader(body), int64(len(body)), nil, nil, time.Now())
 	must(t, err)
@@ -139,12 +148,9 @@ func FuzzReadTrailer(f *testing.F) {
 // them right after each close) returns at once and reaches the tracker with
 // the upload.
 func TestWritebackAmend(t *testing.T) {
-	e := newEnv(t)
+	e, wb := queueEnv(t)
 	ctx := t.Context()
-	e.node.Stop()
-	wb, err := e.fs.NewWriteback(filepath.Join(t.TempDir(), "wb"), 1)
-	must(t, err)
-	defer wb.Close()
+	var err error
 	a := Attr{Mode: syscall.S_IFREG | 0o600, HasOwner: true, MTime: time.Now(), CTime: time.Now()}
 	body := []byte("amended")
 	_, err = wb.Queue(ctx, e.domain, "am", bytes.NewReader(body), int64(len(body)), nil, &a, a.MTime)
