@@ -84,8 +84,9 @@ func queueEnv(t *testing.T) (*env, *Writeback) {
 	return e, wb
 }
 
-// TestWritebackBarrier: opening a queued file for reading waits for its
-// upload, so the tracker's answer is the new content.
+// TestWritebackBarrier: asking the tracker about a queued file (OpenRead,
+// as an open that cannot read the queued copy does) waits for its upload,
+// so the tracker's answer is the new content.
 func TestWritebackBarrier(t *testing.T) {
 	e, wb := queueEnv(t)
 	ctx := t.Context()
