@@ -111,25 +111,8 @@ func (r *runner) fuse(ctx context.Context) error {
 	}
 
 	// Many small files in one directory.
-	for rep := range r.sz.Reps {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		mdir, ldir := filepath.Join(mnt, fmt.Sprintf("small-%d", rep)), filepath.Join(local, fmt.Sprintf("small-%d", rep))
-		d, err := r.createFiles(mdir, false)
-		var ref time.Duration
-		if err == nil {
-			ref, err = r.createFiles(ldir, true)
-		}
-		if err != nil {
-			small.fail(err)
-			break
-		}
-		r.add(small, perSec(r.sz.SmallFiles, d), perSec(r.sz.SmallFiles, ref))
-		// The mounted copies stay (removing them through the mount would
-		// cost a third of the section and measure nothing); the cluster's
-		// scratch space goes at the end.
-		os.RemoveAll(ldir)
+	if err := r.smallFiles(ctx, small, mnt, local, "small", true); err != nil {
+		return err
 	}
 
 	if r.eintr > 0 {
@@ -259,6 +242,34 @@ func randomReads(path string, size int64, n int) (time.Duration, error) {
 		}
 	}
 	return time.Since(start), nil
+}
+
+// smallFiles runs the small-file row rep by rep: createFiles in a new
+// directory prefix-<rep> of the mount beside the same in a local one
+// (durableRef: with fdatasync and directory fsync, what a durable close
+// promises). The mounted copies stay (removing them through the mount would
+// cost a third of the section and measure nothing); the cluster's scratch
+// space goes at the end.
+func (r *runner) smallFiles(ctx context.Context, row *Row, mnt, local, prefix string, durableRef bool) error {
+	for rep := range r.sz.Reps {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		name := fmt.Sprintf("%s-%d", prefix, rep)
+		mdir, ldir := filepath.Join(mnt, name), filepath.Join(local, name)
+		d, err := r.createFiles(mdir, false)
+		var ref time.Duration
+		if err == nil {
+			ref, err = r.createFiles(ldir, durableRef)
+		}
+		os.RemoveAll(ldir)
+		if err != nil {
+			row.fail(err)
+			return nil
+		}
+		r.add(row, perSec(r.sz.SmallFiles, d), perSec(r.sz.SmallFiles, ref))
+	}
+	return nil
 }
 
 // coldReads is how many random reads the cold row does: a sample that

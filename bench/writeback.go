@@ -37,22 +37,8 @@ func (r *runner) writebackRows(ctx context.Context, mnt, local, tarball string, 
 		return nil
 	}
 	defer cl.Close()
-	for rep := range r.sz.Reps {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		mdir, ldir := filepath.Join(mnt, fmt.Sprintf("wbsmall-%d", rep)), filepath.Join(local, fmt.Sprintf("wbsmall-%d", rep))
-		d, err := r.createFiles(mdir, false)
-		var ref time.Duration
-		if err == nil {
-			ref, err = r.createFiles(ldir, false)
-		}
-		os.RemoveAll(ldir)
-		if err != nil {
-			small.fail(err)
-			break
-		}
-		r.add(small, perSec(r.sz.SmallFiles, d), perSec(r.sz.SmallFiles, ref))
+	if err := r.smallFiles(ctx, small, mnt, local, "wbsmall", false); err != nil {
+		return err
 	}
 	for rep := 0; treeErr == nil && rep < r.sz.Reps && rep < len(durable); rep++ {
 		if ctx.Err() != nil {

@@ -56,9 +56,6 @@ func errStreamEnded(err error) error {
 	return err
 }
 
-// FID is the fid the stream stores.
-func (s *Stream) FID() int64 { return s.open.FID }
-
 // Written is how many bytes the stream has taken.
 func (s *Stream) Written() int64 {
 	s.mu.Lock()

@@ -71,7 +71,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	pre := n.m.fs.PreOpen(domain, key)
 	fid, err := pre.FID(ctx)
 	switch {
-	case err != nil && n.m.wb != nil && errors.Is(err, vfs.ErrNoSpace):
+	case err != nil && n.m.fs.Writeback() != nil && errors.Is(err, vfs.ErrNoSpace):
 		// -o writeback queues files while no device can take them (all
 		// nodes down, say): the upload makes its own create_open later,
 		// and the inode number is a hash of the first path, as a mkdir's.

@@ -88,12 +88,14 @@ func (n *node) flush(ctx context.Context) syscall.Errno {
 		up.Attr = &a
 	}
 	domain, key := n.fileKey()
-	store := n.m.fs.StoreSession(domain, key, up)
-	if wb := n.m.wb; wb != nil {
+	var store vfs.StoreFunc
+	if wb := n.m.fs.Writeback(); wb != nil {
 		// -o writeback: durably queued is what close promises.
 		store = func(ctx context.Context, r io.ReaderAt, size int64) (int64, error) {
 			return wb.Queue(ctx, domain, key, r, size, pre, up.Attr, up.MTime)
 		}
+	} else {
+		store = n.m.fs.StoreSession(domain, key, up)
 	}
 	u, ok, err := sess.Upload(ctx, store)
 	if pre != nil {
@@ -323,11 +325,12 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) (errno syscall.Errno) 
 	if !h.write {
 		return 0
 	}
-	if errno := h.n.flush(ctx); errno != 0 || h.n.m.wb == nil {
+	wb := h.n.m.fs.Writeback()
+	if errno := h.n.flush(ctx); errno != 0 || wb == nil {
 		return errno
 	}
 	domain, key := h.n.fileKey()
-	return h.n.m.errno("fsync", h.n.m.wb.Wait(uninterrupted(ctx), domain, key))
+	return h.n.m.errno("fsync", wb.Wait(uninterrupted(ctx), domain, key))
 }
 
 var _ = (fs.FileReleaser)((*handle)(nil))

@@ -47,8 +47,7 @@ type mount struct {
 	met      *metrics.Mount // nil without metrics_listen
 	uid, gid uint32
 
-	lru *inodeLRU      // bounds the inodes kept (max_inodes)
-	wb  *vfs.Writeback // -o writeback queue; nil when off
+	lru *inodeLRU // bounds the inodes kept (max_inodes)
 
 	mu     sync.Mutex         // guards open, doms, domsAt
 	open   map[*node]struct{} // nodes with a write session, flushed at unmount
@@ -293,17 +292,16 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("mogfs: %w", err)
 		}
 		wbp.Store(wb)
-		m.wb = wb
 	}
 	srv, err := fs.Mount(opt.Mountpoint, root, fsOpts)
 	if err != nil {
-		if m.wb != nil {
-			m.wb.Close() // the queue stays on disk
+		if wb := m.fs.Writeback(); wb != nil {
+			wb.Close() // the queue stays on disk
 		}
 		return fmt.Errorf("%w %s: %v", ErrMountpoint, opt.Mountpoint, err)
 	}
-	if m.wb != nil {
-		defer drainWriteback(m.wb, log)
+	if wb := m.fs.Writeback(); wb != nil {
+		defer drainWriteback(wb, log)
 	}
 	log.Info("mounted", "mountpoint", opt.Mountpoint, "trackers", opt.Trackers, "domain", opt.Domain)
 	sctx, stopSweep := context.WithCancel(ctx)

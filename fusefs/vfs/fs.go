@@ -735,6 +735,9 @@ func (fs *FS) Statfs(ctx context.Context) (total, used uint64, err error) {
 	return total, used, nil
 }
 
+// Writeback is the -o writeback queue, nil when the mount has none.
+func (fs *FS) Writeback() *Writeback { return fs.wb }
+
 // OpenQueued opens the content of key queued by -o writeback, if any (see
 // Writeback.Open).
 func (fs *FS) OpenQueued(domain, key string) (*os.File, int64, bool) {

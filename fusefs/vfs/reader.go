@@ -332,27 +332,33 @@ func (r *Reader) getPaths(ctx context.Context, refresh bool) ([]string, error) {
 	return p, nil
 }
 
-// pathHasFID reports whether a replica URL (".../0000000042.fid") is fid.
+// pathFID returns the fid a replica URL names by its MogileFS file name
+// (".../0000000042.fid"); ok is false for a layout we do not know.
+func pathFID(url string) (fid int64, ok bool) {
+	name, ok := strings.CutSuffix(url[strings.LastIndexByte(url, '/')+1:], ".fid")
+	if !ok {
+		return 0, false
+	}
+	fid, err := strconv.ParseInt(name, 10, 64)
+	return fid, err == nil
+}
+
 // allOfFID reports whether there are paths and each is, by its file name,
 // a copy of fid (a path layout we do not know proves nothing).
 func allOfFID(paths []string, fid int64) bool {
 	for _, p := range paths {
-		name, ok := strings.CutSuffix(p[strings.LastIndexByte(p, '/')+1:], ".fid")
-		if n, err := strconv.ParseInt(name, 10, 64); !ok || err != nil || n != fid {
+		if n, ok := pathFID(p); !ok || n != fid {
 			return false
 		}
 	}
 	return len(paths) > 0
 }
 
+// pathHasFID reports whether a replica URL may be a copy of fid: it is by
+// its file name, or its layout is one we do not know (trust the tracker).
 func pathHasFID(url string, fid int64) bool {
-	i := strings.LastIndexByte(url, '/')
-	name, ok := strings.CutSuffix(url[i+1:], ".fid")
-	if !ok {
-		return true // not a MogileFS path layout we know: trust the tracker
-	}
-	n, err := strconv.ParseInt(name, 10, 64)
-	return err != nil || n == fid
+	n, ok := pathFID(url)
+	return !ok || n == fid
 }
 
 // maxAhead is the largest readahead window, in blocks: maxAhead, or a

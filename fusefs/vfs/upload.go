@@ -188,7 +188,7 @@ func (fs *FS) StoreSession(domain, key string, up Upload) StoreFunc {
 			// stream that fails or falls short is stored again from the
 			// staging file under the same fid (a PUT replaces a partial
 			// copy), on every destination.
-			fid = st.FID()
+			fid = st.Open().FID
 			if st.Written() == size {
 				if err = st.Finish(ctx, domain, key, ca); err == nil {
 					fs.met.AddStreamed(size)

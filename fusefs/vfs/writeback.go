@@ -454,9 +454,26 @@ func (w *Writeback) Open(domain, key string) (f *os.File, size int64, ok bool) {
 	return f, e.Meta.Size, true
 }
 
-// Wait returns once key has no queued upload.
+// Wait returns once key has no queued upload. It is on the path of most
+// operations (see FS.settle): one map lookup, not a scan of the queue.
 func (w *Writeback) Wait(ctx context.Context, domain, key string) error {
-	return w.waitFor(ctx, func(k string) bool { return k == wbKey(domain, key) })
+	if w == nil {
+		return nil
+	}
+	k := wbKey(domain, key)
+	for {
+		w.mu.Lock()
+		e := w.latest[k]
+		w.mu.Unlock()
+		if e == nil {
+			return nil
+		}
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // WaitPrefix returns once no key of domain starting with prefix has a
