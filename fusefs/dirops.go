@@ -58,10 +58,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	now := time.Now()
 	st := vfs.Stat{Kind: vfs.KindFile, HasAttr: true,
 		Attr: vfs.Attr{Mode: syscall.S_IFREG | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
-	sess, err := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{}, true, nil)
-	if err != nil {
-		return nil, nil, 0, n.m.errno("create", err)
-	}
+	sess := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{}, true, nil)
 	domain, dir := n.where()
 	// create_open now: close(2) then waits only for the PUT and
 	// create_close. Its fid, unique and never reused, is the file's inode

@@ -37,10 +37,7 @@ func (n *node) acquire(ctx context.Context, trunc bool) syscall.Errno {
 		}
 		st = fresh
 	}
-	sess, err := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{FID: st.FID, Length: st.Length}, trunc, n.m.fs.Load(domain, key))
-	if err != nil {
-		return n.m.errno("open", err)
-	}
+	sess := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{FID: st.FID, Length: st.Length}, trunc, n.m.fs.Load(domain, key))
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.sess != nil { // another open won the race; use its session

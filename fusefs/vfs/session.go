@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -26,8 +25,9 @@ type LoadFunc func(ctx context.Context, w io.Writer) error
 // the new fid (client.StoreReaderAt with the key and class bound).
 type StoreFunc func(ctx context.Context, r io.ReaderAt, size int64) (fid int64, err error)
 
-// Session is one open write of a key: a staging file under cache_dir holds
-// the file's new content until it is uploaded. Its states:
+// Session is one open write of a key: a stage (memory, or a file under
+// cache_dir once large) holds the file's new content until it is uploaded.
+// Its states:
 //
 //	clean, unloaded — opened without O_TRUNC, nothing written: reads go to
 //	                  the store, the staging file is empty
@@ -42,7 +42,7 @@ type StoreFunc func(ctx context.Context, r io.ReaderAt, size int64) (fid int64, 
 // is open for writing; the caller counts references.
 type Session struct {
 	mu       sync.Mutex // guards every field below; held across Upload, so writes wait for it
-	f        *os.File   // staging file (already unlinked: nothing leaks on a crash)
+	f        *stage     // the staged content
 	base     Base
 	size     int64
 	loaded   bool
@@ -64,22 +64,14 @@ type Session struct {
 // NewSession opens a session on base in staging directory dir. trunc is
 // O_TRUNC (or a new file, base.FID == 0): the content starts empty and the
 // session is dirty, so even an empty file gets stored on close.
-func NewSession(dir string, base Base, trunc bool, load LoadFunc) (*Session, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("vfs: staging dir: %w", err)
-	}
-	f, err := os.CreateTemp(dir, "stage-*")
-	if err != nil {
-		return nil, fmt.Errorf("vfs: staging file: %w", err)
-	}
-	os.Remove(f.Name()) // keep the descriptor only
-	s := &Session{f: f, base: base, size: base.Length, load: load, mtime: time.Now()}
+func NewSession(dir string, base Base, trunc bool, load LoadFunc) *Session {
+	s := &Session{f: newStage(dir), base: base, size: base.Length, load: load, mtime: time.Now()}
 	if trunc || base.FID == 0 {
 		s.size, s.loaded, s.dirty = 0, true, true
 	} else if base.Length == 0 {
 		s.loaded = true
 	}
-	return s, nil
+	return s
 }
 
 // ensureLoaded downloads the base into the staging file. Called with mu held.
@@ -92,13 +84,13 @@ func (s *Session) ensureLoaded(ctx context.Context) error {
 		s.f.Truncate(0)
 		return fmt.Errorf("vfs: load fid %d: %w", s.base.FID, err)
 	}
-	st, err := s.f.Stat()
+	got, err := s.f.Size()
 	if err != nil {
-		return fmt.Errorf("vfs: staging: %w", err)
+		return err
 	}
-	if st.Size() != s.base.Length {
+	if got != s.base.Length {
 		s.f.Truncate(0)
-		return fmt.Errorf("vfs: load fid %d: got %d bytes, want %d: %w", s.base.FID, st.Size(), s.base.Length, io.ErrUnexpectedEOF)
+		return fmt.Errorf("vfs: load fid %d: got %d bytes, want %d: %w", s.base.FID, got, s.base.Length, io.ErrUnexpectedEOF)
 	}
 	s.loaded = true
 	return nil

@@ -35,10 +35,7 @@ func (st *stored) store(_ context.Context, r io.ReaderAt, size int64) (int64, er
 func newSession(t *testing.T, st *stored, trunc bool) *Session {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := NewSession(dir, Base{FID: st.fid, Length: int64(len(st.data))}, trunc, st.load)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := NewSession(dir, Base{FID: st.fid, Length: int64(len(st.data))}, trunc, st.load)
 	t.Cleanup(func() { s.Close() })
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("staging dir holds %d names, want the file unlinked", len(ents))
@@ -151,13 +148,10 @@ func TestSessionUploadErrorStaysDirty(t *testing.T) {
 }
 
 func TestSessionLoadShort(t *testing.T) {
-	s, err := NewSession(t.TempDir(), Base{FID: 3, Length: 10}, false, func(_ context.Context, w io.Writer) error {
+	s := NewSession(t.TempDir(), Base{FID: 3, Length: 10}, false, func(_ context.Context, w io.Writer) error {
 		_, err := w.Write([]byte("short"))
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	if _, err := s.WriteAt(t.Context(), []byte("x"), 0); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("WriteAt with short load = %v, want ErrUnexpectedEOF", err)

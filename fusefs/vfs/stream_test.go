@@ -64,8 +64,7 @@ func (e *streamEnv) newFile(t *testing.T, key string) (*Session, *PreOpen) {
 	if _, err := pre.FID(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSession(t.TempDir(), Base{}, true, nil)
-	must(t, err)
+	s := NewSession(t.TempDir(), Base{}, true, nil)
 	t.Cleanup(func() { s.Close() })
 	s.SetStreamer(e.fs.Streamer(pre))
 	e.settlePool(t)
