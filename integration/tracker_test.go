@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"mogfs/trackerd/jobs"
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/meta/metatest"
 )
@@ -280,7 +280,7 @@ func killedMidReplication(t *testing.T, o ClusterOpts) {
 			}
 			hosts[hostOf[d]] = true
 			n := c.Nodes[hostOf[d]]
-			res, err := http.Get("http://" + n.HTTP + jobs.FIDPath(d, f.FID))
+			res, err := http.Get("http://" + n.HTTP + nodeproto.FIDPath(d, f.FID))
 			if err != nil {
 				t.Fatalf("GET copy of %s on dev%d: %v", k, d, err)
 			}

@@ -8,7 +8,7 @@
 //     PUT (temp file, fsync, size and Content-MD5 check, rename, directory
 //     fsync; or an in-place write at the offset of "Content-Range: bytes
 //     a-b/*"), DELETE (204), MKCOL (201, also for existing directories).
-//     Every path is validated by ParsePath and every file operation goes
+//     Every path is validated by nodeproto.ParsePath and every file operation goes
 //     through an os.Root opened on docroot/devN, so nothing outside a device
 //     directory is ever touched, symlinks included. Errors become HTTP
 //     statuses in one place, statusFor.

@@ -6,16 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
+
+	"mogfs/nodeproto"
 )
 
 // Sentinel errors of the storage node. Request handlers wrap them with
 // context; statusFor is the one place that turns them into HTTP statuses.
 var (
-	// ErrInvalidPath is returned by ParsePath for a path that is not a
-	// well-formed, confined /devN/... path (bad characters, "..", NUL, empty
-	// components, no devN prefix). HTTP 400 "Invalid filename", as Perlbal.
-	ErrInvalidPath = errors.New("stord: invalid path")
-
 	// ErrNoDevice is returned when the devN directory named by a request does
 	// not exist (or is not a directory) under the docroot: the device is not
 	// mounted or not provisioned. HTTP 404 "Base directory does not exist",
@@ -72,7 +69,7 @@ var (
 // in stord; unknown errors are 500.
 func statusFor(err error) (int, string) {
 	switch {
-	case errors.Is(err, ErrInvalidPath):
+	case errors.Is(err, nodeproto.ErrInvalidPath):
 		return http.StatusBadRequest, "Invalid filename"
 	case errors.Is(err, ErrNoDevice):
 		return http.StatusNotFound, "Base directory does not exist"

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mogfs/metrics"
+	"mogfs/nodeproto"
 )
 
 // Handler is the HTTP data port: GET/HEAD/PUT/DELETE/MKCOL on files under
@@ -126,7 +127,7 @@ func writeHTML(w http.ResponseWriter, code int, text string) {
 
 // openDevice opens the device directory of p as an os.Root, so that no
 // operation through it can leave the device (symlinks included).
-func (h *Handler) openDevice(p Path) (*os.Root, error) {
+func (h *Handler) openDevice(p nodeproto.Path) (*os.Root, error) {
 	root, err := os.OpenRoot(filepath.Join(h.docRoot, p.DevDir))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -171,7 +172,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 		directoryListing(w)
 		return nil
 	}
-	p, err := ParsePath(r.URL.Path)
+	p, err := nodeproto.ParsePath(r.URL.Path)
 	if err != nil {
 		return err
 	}
@@ -321,21 +322,21 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // (PUT, DELETE, MKCOL): it parses it, refuses a directory where a file is
 // required, opens the device's root and refuses a path that leads out of it
 // through a symlink. The caller closes the root.
-func (h *Handler) target(r *http.Request, file bool) (Path, *os.Root, error) {
-	p, err := ParsePath(r.URL.Path)
+func (h *Handler) target(r *http.Request, file bool) (nodeproto.Path, *os.Root, error) {
+	p, err := nodeproto.ParsePath(r.URL.Path)
 	if err != nil {
-		return Path{}, nil, err
+		return nodeproto.Path{}, nil, err
 	}
 	if file && (p.Rel == "" || p.Dir) {
-		return Path{}, nil, fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
+		return nodeproto.Path{}, nil, fmt.Errorf("%w: %s", ErrIsDir, r.URL.Path)
 	}
 	root, err := h.openDevice(p)
 	if err != nil {
-		return Path{}, nil, err
+		return nodeproto.Path{}, nil, err
 	}
 	if err := refuseEscape(root, p.Rel); err != nil {
 		root.Close()
-		return Path{}, nil, err
+		return nodeproto.Path{}, nil, err
 	}
 	return p, root, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mogfs/nodeproto"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,7 +82,7 @@ func (s *utilSampler) sample(now time.Time) string {
 	devs, _ := devDirs(s.docRoot)
 	var b strings.Builder
 	for _, dev := range devs {
-		id, _ := parseDevDir(dev)
+		id, _ := nodeproto.ParseDevDir(dev)
 		util := 0.0
 		if disk := blockDisk(filepath.Join(s.docRoot, dev)); disk != "" && elapsed > 0 {
 			cur, ok1 := ticks[disk]
@@ -90,9 +91,9 @@ func (s *utilSampler) sample(now time.Time) string {
 				util = min(100, float64(cur-prev)*100/float64(elapsed))
 			}
 		}
-		fmt.Fprintf(&b, "%d\t%.2f\n", id, util)
+		b.WriteString(nodeproto.WatchLine(id, util))
 	}
-	b.WriteString(".\n")
+	b.WriteString(nodeproto.WatchEnd)
 	s.last, s.lastAt = ticks, now
 	return b.String()
 }

@@ -3,14 +3,11 @@ package stord
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
+	"mogfs/nodeproto"
 	"net"
 	"os"
 	"path/filepath"
@@ -137,14 +134,14 @@ func (s *mgmtServer) handleConn(ctx context.Context, c net.Conn) {
 		if err != nil {
 			return // EOF or closed; a partial last line is not a request
 		}
-		req, perr := parseMgmtLine(string(line[:len(line)-1]))
+		req, perr := nodeproto.ParseRequest(string(line[:len(line)-1]))
 		var reply string
 		switch {
 		case perr != nil:
 			reply = perr.Error() + "\r\n"
-		case req.kind == mgmtEmpty:
+		case req.Cmd == nodeproto.CmdEmpty:
 			continue
-		case req.kind == mgmtWatch:
+		case req.Cmd == nodeproto.CmdWatch:
 			if s.hub == nil {
 				reply = "ERR iostat unavailable\r\n"
 				break
@@ -153,9 +150,9 @@ func (s *mgmtServer) handleConn(ctx context.Context, c net.Conn) {
 				stopWatch = s.watch(ctx, mc)
 			}
 			continue
-		case req.kind == mgmtSize:
-			reply = s.size(req.uri)
-		case req.kind == mgmtDigest:
+		case req.Cmd == nodeproto.CmdSize:
+			reply = s.size(req.URI)
+		case req.Cmd == nodeproto.CmdDigest:
 			reply = s.digest(req)
 		}
 		s.log.Debug("side channel request", "remote", c.RemoteAddr().String(), "line", strings.TrimRight(string(line), "\r\n"))
@@ -195,7 +192,7 @@ func (s *mgmtServer) watch(ctx context.Context, mc *mgmtConn) func() {
 // open resolves a side-channel uri (a URL path) to a file inside its
 // device directory; like the HTTP port, it cannot leave the device.
 func (s *mgmtServer) open(uri string) (*os.File, error) {
-	p, err := ParsePath(uri)
+	p, err := nodeproto.ParsePath(uri)
 	if err != nil {
 		return nil, err
 	}
@@ -215,38 +212,36 @@ func (s *mgmtServer) open(uri string) (*os.File, error) {
 func (s *mgmtServer) size(uri string) string {
 	f, err := s.open(uri)
 	if err != nil {
-		return uri + " -1\r\n"
+		return nodeproto.SizeReply(uri, -1)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return uri + " -1\r\n"
+		return nodeproto.SizeReply(uri, -1)
 	}
-	return fmt.Sprintf("%s %d\r\n", uri, fi.Size())
+	return nodeproto.SizeReply(uri, fi.Size())
 }
 
 // digest answers "MD5 <uri>" / "SHA-1 <uri>". Digests with reason "fsck"
 // run one at a time per device, so a tracker-wide fsck does not thrash a
 // disk; others run at once.
-func (s *mgmtServer) digest(req mgmtReq) string {
-	f, err := s.open(req.uri)
+func (s *mgmtServer) digest(req nodeproto.Request) string {
+	f, err := s.open(req.URI)
 	if err != nil {
-		return fmt.Sprintf("%s %s=-1\r\n", req.uri, req.alg)
+		return nodeproto.DigestReply(req.URI, req.Alg, nil)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return fmt.Sprintf("%s %s=-1\r\n", req.uri, req.alg)
+		return nodeproto.DigestReply(req.URI, req.Alg, nil)
 	}
-	if req.reason == "fsck" {
-		p, _ := ParsePath(req.uri) // valid: open succeeded
+	if req.Reason == "fsck" {
+		p, _ := nodeproto.ParsePath(req.URI) // valid: open succeeded
 		mu := s.deviceLock(p.DevDir)
 		mu.Lock()
 		defer mu.Unlock()
 	}
-	var h hash.Hash = md5.New()
-	if req.alg == "SHA-1" {
-		h = sha1.New()
-	}
+	ht, _ := nodeproto.HashType(req.Alg)
+	h := nodeproto.NewHash(ht)
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	var off int64
@@ -258,11 +253,11 @@ func (s *mgmtServer) digest(req mgmtReq) string {
 			break
 		}
 		if err != nil {
-			s.log.Warn("side channel digest read", "uri", req.uri, "offset", off, "err", err)
-			return fmt.Sprintf("ERR read %s at %d failed\r\n", req.uri, off)
+			s.log.Warn("side channel digest read", "uri", req.URI, "offset", off, "err", err)
+			return fmt.Sprintf("ERR read %s at %d failed\r\n", req.URI, off)
 		}
 	}
-	return fmt.Sprintf("%s %s=%s\r\n", req.uri, req.alg, hex.EncodeToString(h.Sum(nil)))
+	return nodeproto.DigestReply(req.URI, req.Alg, h.Sum(nil))
 }
 
 func (s *mgmtServer) deviceLock(dev string) *sync.Mutex {

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"math/rand/v2"
+	"mogfs/nodeproto"
 	"net/http"
 	"os"
 	"path"
@@ -132,7 +133,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 // removed, so the path holds nothing; after a crash mid-PUT (never
 // acknowledged, so never committed) a partial file may remain, as with
 // Perlbal, until the tracker deletes the abandoned fid.
-func (h *Handler) putNew(w http.ResponseWriter, r *http.Request, root *os.Root, p Path, f *os.File) error {
+func (h *Handler) putNew(w http.ResponseWriter, r *http.Request, root *os.Root, p nodeproto.Path, f *os.File) error {
 	ok := false
 	defer func() {
 		f.Close()
@@ -168,7 +169,7 @@ func (h *Handler) putNew(w http.ResponseWriter, r *http.Request, root *os.Root, 
 // putRange writes the body at the offset given by Content-Range into the
 // file, creating it if needed and never truncating it. It is not atomic, by
 // nature: largefile clients write one chunk per request.
-func (h *Handler) putRange(w http.ResponseWriter, r *http.Request, root *os.Root, p Path, cr string) error {
+func (h *Handler) putRange(w http.ResponseWriter, r *http.Request, root *os.Root, p nodeproto.Path, cr string) error {
 	br, err := parseContentRange(cr)
 	if err != nil {
 		return err

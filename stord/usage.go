@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mogfs/nodeproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,28 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Usage is one device's disk usage, in the units of `df -P -k`.
-type Usage struct {
-	Available uint64 // KiB available to unprivileged users
-	Used      uint64 // KiB in use
-	Device    string // mount source, df's first column ("/dev/sdb1")
-	Disk      string // mount point, or docroot/devN when that is not a devN mount
-	Time      int64  // unix seconds
-}
-
-// Format renders u as mogstored's usage file: "key: value" lines, keys
-// sorted, total = used + available (reserved blocks excluded on purpose),
-// use rounded up like df's Capacity column.
-func (u Usage) Format() string {
-	total := u.Used + u.Available
-	pct := uint64(0)
-	if total > 0 {
-		pct = (u.Used*100 + total - 1) / total
-	}
-	return fmt.Sprintf("available: %d\ndevice: %s\ndisk: %s\ntime: %d\ntotal: %d\nuse: %d%%\nused: %d\n",
-		u.Available, u.Device, u.Disk, u.Time, total, pct, u.Used)
-}
-
 // devDirs lists the devN directories under docRoot (following symlinks),
 // sorted by device number.
 func devDirs(docRoot string) ([]string, error) {
@@ -48,7 +27,7 @@ func devDirs(docRoot string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if _, ok := parseDevDir(e.Name()); !ok {
+		if _, ok := nodeproto.ParseDevDir(e.Name()); !ok {
 			continue
 		}
 		if fi, err := os.Stat(filepath.Join(docRoot, e.Name())); err == nil && fi.IsDir() {
@@ -56,8 +35,8 @@ func devDirs(docRoot string) ([]string, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b string) int {
-		x, _ := parseDevDir(a)
-		y, _ := parseDevDir(b)
+		x, _ := nodeproto.ParseDevDir(a)
+		y, _ := nodeproto.ParseDevDir(b)
 		return x - y
 	})
 	return out, nil
@@ -123,23 +102,24 @@ func mountFor(mounts []mount, path string) (mount, bool) {
 var devMountRE = regexp.MustCompile(`/dev\d+$`)
 
 // deviceUsage measures one device directory.
-func deviceUsage(docRoot, dev string, mounts []mount, now time.Time) (Usage, error) {
+func deviceUsage(docRoot, dev string, mounts []mount, now time.Time) (nodeproto.Usage, error) {
 	dir := filepath.Join(docRoot, dev)
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
-		return Usage{}, fmt.Errorf("stord: statfs %s: %w", dir, err)
+		return nodeproto.Usage{}, fmt.Errorf("stord: statfs %s: %w", dir, err)
 	}
 	bs := uint64(st.Frsize)
 	if bs == 0 {
 		bs = uint64(st.Bsize)
 	}
-	u := Usage{
-		Available: st.Bavail * bs / 1024,
-		Used:      (st.Blocks - st.Bfree) * bs / 1024,
+	u := nodeproto.Usage{
+		Available: int64(st.Bavail * bs / 1024),
+		Used:      int64((st.Blocks - st.Bfree) * bs / 1024),
 		Device:    "-",
 		Disk:      dir,
 		Time:      now.Unix(),
 	}
+	u.Total = u.Used + u.Available // reserved blocks excluded on purpose
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		real = dir
@@ -159,7 +139,7 @@ func deviceUsage(docRoot, dev string, mounts []mount, now time.Time) (Usage, err
 
 // writeUsage rewrites docRoot/dev/usage atomically (temp file + rename) so
 // that a concurrent GET sees the old or the new file, never a partial one.
-func writeUsage(docRoot, dev string, u Usage) error {
+func writeUsage(docRoot, dev string, u nodeproto.Usage) error {
 	root, err := os.OpenRoot(filepath.Join(docRoot, dev))
 	if err != nil {
 		return err

@@ -10,25 +10,6 @@ import (
 	"time"
 )
 
-func TestUsageFormat(t *testing.T) {
-	u := Usage{Available: 480213276, Used: 481088252, Device: "/dev/sdb1", Disk: "/var/mogdata/dev1", Time: 1700000000}
-	want := "available: 480213276\ndevice: /dev/sdb1\ndisk: /var/mogdata/dev1\ntime: 1700000000\n" +
-		"total: 961301528\nuse: 51%\nused: 481088252\n"
-	if got := u.Format(); got != want {
-		t.Errorf("Format() =\n%s\nwant\n%s", got, want)
-	}
-	// df rounds the capacity up; an empty filesystem is 0%.
-	for _, tc := range []struct {
-		used, avail uint64
-		use         string
-	}{{1, 999, "use: 1%"}, {0, 100, "use: 0%"}, {0, 0, "use: 0%"}, {100, 0, "use: 100%"}} {
-		got := Usage{Used: tc.used, Available: tc.avail}.Format()
-		if !strings.Contains(got, "\n"+tc.use+"\n") {
-			t.Errorf("Format(used=%d, avail=%d) = %q, want line %q", tc.used, tc.avail, got, tc.use)
-		}
-	}
-}
-
 func TestParseMountinfo(t *testing.T) {
 	const mi = `22 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 40 22 8:17 / /var/mogdata/dev1 rw,relatime shared:2 - xfs /dev/sdb1 rw

@@ -1,6 +1,7 @@
 package trackerd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/protocol"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
@@ -412,7 +414,7 @@ func (t *Tracker) createOrUpdateClass(r *request, update bool) (reply, error) {
 	hashtype, hashGiven := 0, r.has("hashtype")
 	if hashGiven {
 		var ok bool
-		if hashtype, ok = hashTypeOf(r.get("hashtype")); !ok {
+		if hashtype, ok = nodeproto.HashType(r.get("hashtype")); !ok {
 			return nil, protocol.Err("invalid_hashtype")
 		}
 	}
@@ -535,7 +537,7 @@ func (t *Tracker) cmdGetDomains(r *request) (reply, error) {
 				pol = "MultipleHosts()"
 			}
 			out[q+"replpolicy"] = pol
-			out[q+"hashtype"] = hashName(c.HashType)
+			out[q+"hashtype"] = cmp.Or(nodeproto.HashName(c.HashType), "NONE")
 		}
 	}
 	return out, nil

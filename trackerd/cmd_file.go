@@ -1,18 +1,13 @@
 package trackerd
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/protocol"
 	"mogfs/trackerd/meta"
 )
@@ -104,54 +99,6 @@ func (t *Tracker) cmdCreateOpen(r *request) (reply, error) {
 	return out, nil
 }
 
-// parseChecksum parses "ALG:hex" (Checksum.pm::from_string).
-func parseChecksum(s string) (hashtype int, sum []byte, ok bool) {
-	alg, hx, found := strings.Cut(s, ":")
-	if !found || alg == "" || len(hx) < 32 || len(hx) > 128 {
-		return 0, nil, false
-	}
-	for _, c := range alg {
-		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return 0, nil, false
-		}
-	}
-	sum, err := hex.DecodeString(hx)
-	if err != nil {
-		return 0, nil, false
-	}
-	switch strings.ToUpper(alg) {
-	case "MD5":
-		hashtype = 1
-		ok = len(sum) == 16
-	case "SHA-1":
-		hashtype = 2
-		ok = len(sum) == 20
-	}
-	return hashtype, sum, ok
-}
-
-func hashName(ht int) string {
-	switch ht {
-	case 1:
-		return "MD5"
-	case 2:
-		return "SHA-1"
-	}
-	return "NONE"
-}
-
-func hashTypeOf(name string) (int, bool) {
-	switch strings.ToUpper(name) {
-	case "MD5":
-		return 1, true
-	case "SHA-1":
-		return 2, true
-	case "NONE", "":
-		return 0, true
-	}
-	return 0, false
-}
-
 func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	dom, err := t.checkDomain(r)
 	if err != nil {
@@ -173,7 +120,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	var sum []byte
 	if cs := r.get("checksum"); cs != "" {
 		var ok bool
-		if hashtype, sum, ok = parseChecksum(cs); !ok {
+		if hashtype, sum, ok = nodeproto.ParseChecksum(cs); !ok {
 			return nil, protocol.Err("invalid_checksum_format")
 		}
 	}
@@ -229,7 +176,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	got, err := t.headSize(r.ctx, path)
 	if err != nil {
 		kind := "cantreach"
-		if errors.Is(err, errMissing) {
+		if errors.Is(err, nodeproto.ErrMissing) {
 			kind = "missing"
 		}
 		exp := size
@@ -242,13 +189,13 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 		return abandon(protocol.Errf("size_mismatch", "Expected: %d; actual: %d; path: %s", size, got, path))
 	}
 	if hashtype != 0 && r.truthy("checksumverify") {
-		actual, err := t.digest(r, path, hashtype)
+		actual, err := t.nodes.DigestGet(r.ctx, path, hashtype, got)
 		if err != nil {
 			return abandon(protocol.Errf("checksum_mismatch", "Unable to verify checksum: %v; path: %s", err, path))
 		}
 		if !equalBytes(actual, sum) {
 			return abandon(protocol.Errf("checksum_mismatch", "Expected: Checksum[f=%d;%s=%x]; actual: %s:%x; path: %s",
-				fid, hashName(hashtype), sum, hashName(hashtype), actual, path))
+				fid, nodeproto.HashName(hashtype), sum, nodeproto.HashName(hashtype), actual, path))
 		}
 	}
 	// The checksum is stored only when the class asks for that algorithm.
@@ -271,31 +218,6 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 }
 
 func equalBytes(a, b []byte) bool { return string(a) == string(b) }
-
-// digest reads url and hashes it (the tracker-side fallback of the original,
-// which prefers mogstored's side channel).
-func (t *Tracker) digest(r *request, url string, hashtype int) ([]byte, error) {
-	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET: %s", resp.Status)
-	}
-	var h hash.Hash = md5.New()
-	if hashtype == 2 {
-		h = sha1.New()
-	}
-	if _, err := io.Copy(h, resp.Body); err != nil {
-		return nil, err
-	}
-	return h.Sum(nil), nil
-}
 
 func (t *Tracker) cmdDelete(r *request) (reply, error) {
 	dom, err := t.checkDomain(r)
@@ -460,7 +382,7 @@ func (t *Tracker) cmdFileInfo(r *request) (reply, error) {
 		case err != nil:
 			return nil, dbErr("checksum", err)
 		default:
-			out["checksum"] = hashName(ht) + ":" + hex.EncodeToString(sum)
+			out["checksum"] = nodeproto.FormatChecksum(ht, sum)
 		}
 	}
 	if r.truthy("devices") {
@@ -552,7 +474,7 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 	}
 	out["checksum"] = "NONE"
 	if ht, sum, err := t.store.Checksum(r.ctx, fid); err == nil {
-		out["checksum"] = hashName(ht) + ":" + hex.EncodeToString(sum)
+		out["checksum"] = nodeproto.FormatChecksum(ht, sum)
 	} else if !errors.Is(err, meta.ErrNotFound) {
 		return nil, dbErr("checksum", err)
 	}

@@ -2,6 +2,7 @@ package trackerd
 
 import (
 	"fmt"
+	"mogfs/nodeproto"
 	"net/http"
 	"strconv"
 	"strings"
@@ -218,7 +219,7 @@ func TestUploadAndNamespace(t *testing.T) {
 		t.Fatalf("create_open = %v, want two devices on distinct hosts", open)
 	}
 	fid, _ := strconv.ParseInt(open["fid"], 10, 64)
-	if want := fidPath(atoi(open["devid_1"]), fid); !strings.HasSuffix(open["path_1"], want) {
+	if want := nodeproto.FIDPath(atoi(open["devid_1"]), fid); !strings.HasSuffix(open["path_1"], want) {
 		t.Errorf("path_1 = %s, want suffix %s", open["path_1"], want)
 	}
 	closeArgs := args{"domain": "testdom", "key": "/a/b.txt", "fid": open["fid"], "devid": open["devid_1"], "path": open["path_1"], "size": "5"}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"mogfs/nodeproto"
 	"mogfs/stord"
 )
 
@@ -29,7 +30,7 @@ func TestMkcolCached(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	tr := &Tracker{cfg: Config{HTTPClient: srv.Client()}, log: slog.New(slog.DiscardHandler), ctx: t.Context()}
+	tr := &Tracker{nodes: &nodeproto.Client{HTTP: srv.Client()}, log: slog.New(slog.DiscardHandler), ctx: t.Context()}
 
 	tr.mkcol(srv.URL + "/dev1/0/000/000/0000000001.fid")
 	if got := mkcols.Load(); got != 3 {

@@ -2,12 +2,8 @@ package trackerd
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -15,33 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
 )
-
-// fidPath is the path of fid's replica on devid (storage-protocol.md §2):
-// /dev<N>/<B>/<MMM>/<TTT>/<F10>.fid with B, MMM, TTT from the first ten
-// digits of the zero-padded fid.
-func fidPath(devid int, fid int64) string {
-	f := strconv.FormatInt(fid, 10)
-	if len(f) < 10 {
-		f = strings.Repeat("0", 10-len(f)) + f
-	}
-	var b strings.Builder
-	b.Grow(32 + len(f))
-	b.WriteString("/dev")
-	b.WriteString(strconv.Itoa(devid))
-	b.WriteByte('/')
-	b.WriteString(f[0:1])
-	b.WriteByte('/')
-	b.WriteString(f[1:4])
-	b.WriteByte('/')
-	b.WriteString(f[4:7])
-	b.WriteByte('/')
-	b.WriteString(f)
-	b.WriteString(".fid")
-	return b.String()
-}
 
 // hostIP picks the address URLs use for host h (Host.pm::ip): the altip when
 // the host has altip and altmask and either the client asked for zone=alt
@@ -83,7 +56,7 @@ func devURL(s *monitor.Snapshot, devid int, fid int64, get bool, clientIP string
 	if get && h.HTTPGetPort != 0 {
 		port = h.HTTPGetPort
 	}
-	return "http://" + net.JoinHostPort(hostIP(h, clientIP, zoneAlt), strconv.Itoa(port)) + fidPath(devid, fid), true
+	return "http://" + net.JoinHostPort(hostIP(h, clientIP, zoneAlt), strconv.Itoa(port)) + nodeproto.FIDPath(devid, fid), true
 }
 
 // weighted is an item with a weight for weightedShuffle.
@@ -202,36 +175,11 @@ func contains(s []int, v int) bool {
 	return false
 }
 
-// errMissing and errCantReach classify a failed HEAD like HTTPFile.pm's
-// size(): the file is not there (404) or the node did not answer properly.
-var (
-	errMissing   = errors.New("missing")
-	errCantReach = errors.New("cantreach")
-)
-
 // headSize returns the Content-Length of url via HEAD. A 2xx without
 // Content-Length counts as 0 (the original's lighttpd special case).
 func (t *Tracker) headSize(ctx context.Context, url string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errCantReach, err)
-	}
-	resp, err := t.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errCantReach, err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return 0, fmt.Errorf("%w: %s", errMissing, resp.Status)
-	case resp.StatusCode/100 != 2:
-		return 0, fmt.Errorf("%w: %s", errCantReach, resp.Status)
-	}
-	if resp.ContentLength < 0 {
-		return 0, nil
-	}
-	return resp.ContentLength, nil
+	size, err := t.nodes.Head(ctx, url)
+	return max(size, 0), err
 }
 
 // mkcol creates the fid's directories on a device, best effort
@@ -257,20 +205,14 @@ func (t *Tracker) mkcol(url string) {
 		if t.mkcols.fresh(base + dir) {
 			continue
 		}
-		req, err := http.NewRequestWithContext(t.ctx, "MKCOL", base+dir, nil)
-		if err != nil {
-			return
-		}
-		resp, err := t.cfg.HTTPClient.Do(req)
+		c, err := t.nodes.Do(t.ctx, "MKCOL", base+dir)
 		if err != nil {
 			t.log.Debug("mkcol failed", "url", base+dir, "err", err)
 			return
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		// 2xx: made or already there. 400/501: a node that does not know
 		// MKCOL (Perlbal), which creates directories on PUT: also done.
-		if c := resp.StatusCode; c/100 == 2 || c == 400 || c == 501 {
+		if c/100 == 2 || c == 400 || c == 501 {
 			t.mkcols.add(base + dir)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/protocol"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
@@ -38,6 +39,7 @@ type Tracker struct {
 	stats *stats
 	obs   *observer
 	paths *pathCache
+	nodes *nodeproto.Client // HEAD, MKCOL and digests against storage nodes
 	start time.Time
 
 	mkcols mkcolCache // directories recently made by MKCOL
@@ -72,6 +74,7 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		log:   cfg.Logger,
 		store: store,
 		paths: paths,
+		nodes: &nodeproto.Client{HTTP: cfg.HTTPClient},
 		stats: newStats(),
 		start: time.Now(),
 		conns: map[net.Conn]struct{}{},

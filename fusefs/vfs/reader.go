@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"mogfs/cache"
 	"mogfs/client"
+	"mogfs/nodeproto"
 )
 
 // A sequential reader's readahead window, in blocks: it starts at
@@ -332,22 +331,11 @@ func (r *Reader) getPaths(ctx context.Context, refresh bool) ([]string, error) {
 	return p, nil
 }
 
-// pathFID returns the fid a replica URL names by its MogileFS file name
-// (".../0000000042.fid"); ok is false for a layout we do not know.
-func pathFID(url string) (fid int64, ok bool) {
-	name, ok := strings.CutSuffix(url[strings.LastIndexByte(url, '/')+1:], ".fid")
-	if !ok {
-		return 0, false
-	}
-	fid, err := strconv.ParseInt(name, 10, 64)
-	return fid, err == nil
-}
-
 // allOfFID reports whether there are paths and each is, by its file name,
 // a copy of fid (a path layout we do not know proves nothing).
 func allOfFID(paths []string, fid int64) bool {
 	for _, p := range paths {
-		if n, ok := pathFID(p); !ok || n != fid {
+		if n, ok := nodeproto.FIDOf(p); !ok || n != fid {
 			return false
 		}
 	}
@@ -357,7 +345,7 @@ func allOfFID(paths []string, fid int64) bool {
 // pathHasFID reports whether a replica URL may be a copy of fid: it is by
 // its file name, or its layout is one we do not know (trust the tracker).
 func pathHasFID(url string, fid int64) bool {
-	n, ok := pathFID(url)
+	n, ok := nodeproto.FIDOf(url)
 	return !ok || n == fid
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/meta/metatest"
@@ -124,7 +125,7 @@ func (c *cluster) upload(key string, classid int, data []byte, devid int) int64 
 
 func (c *cluster) put(devid int, fid int64, data []byte) {
 	c.t.Helper()
-	url := fmt.Sprintf("http://%s:7500%s", c.devNode[devid].IP, jobs.FIDPath(devid, fid))
+	url := fmt.Sprintf("http://%s:7500%s", c.devNode[devid].IP, nodeproto.FIDPath(devid, fid))
 	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPut, url, bytes.NewReader(data))
 	if err != nil {
 		c.t.Fatal(err)
@@ -181,7 +182,7 @@ func (c *cluster) replicated(fids map[int64][]byte, n int, exclude ...int) (bool
 				}
 			}
 			hosts[c.devNode[d]] = true
-			got, err := c.devNode[d].File(jobs.FIDPath(d, fid))
+			got, err := c.devNode[d].File(nodeproto.FIDPath(d, fid))
 			if err != nil || !bytes.Equal(got, data) {
 				return false, fmt.Sprintf("fid %d on dev %d: %d bytes, err %v", fid, d, len(got), err)
 			}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/monitor"
 )
 
@@ -33,22 +34,22 @@ type copyResult struct {
 // httpCopy streams the replica from src to dst and verifies it (size by HEAD,
 // checksums as the class requires). It does not record the copy. Errors wrap
 // errSource or errDest to say which side failed.
-func (n *nodes) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs) (copyResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, copyTimeout(a.length))
+func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs) (copyResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, nodeproto.CopyTimeout(a.length))
 	defer cancel()
-	srcURL := "http://" + snap.GetHostPort(a.src) + FIDPath(a.src, a.fid)
-	dstPath := FIDPath(a.dst, a.fid)
+	srcURL := "http://" + snap.GetHostPort(a.src) + nodeproto.FIDPath(a.src, a.fid)
+	dstPath := nodeproto.FIDPath(a.dst, a.fid)
 	dstURL := "http://" + snap.HostPort(a.dst) + dstPath
 
 	// MKCOL the leaf directory; the result is ignored as in the original
 	// (a PUT creates directories anyway).
-	n.simple(ctx, "MKCOL", "http://"+snap.HostPort(a.dst)+path.Dir(dstPath)+"/")
+	j.nodes.Do(ctx, "MKCOL", "http://"+snap.HostPort(a.dst)+path.Dir(dstPath)+"/")
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srcURL, nil)
 	if err != nil {
 		return copyResult{}, fmt.Errorf("%w: %v", errSource, err)
 	}
-	resp, err := n.client.Do(req)
+	resp, err := j.nodes.HTTP.Do(req)
 	if err != nil {
 		return copyResult{}, fmt.Errorf("%w: GET %s: %v", errSource, srcURL, err)
 	}
@@ -63,14 +64,14 @@ func (n *nodes) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs
 	var sumH, classH hash.Hash
 	var ws []io.Writer
 	if a.sumType != 0 {
-		sumH = newHash(a.sumType)
+		sumH = nodeproto.NewHash(a.sumType)
 		ws = append(ws, sumH)
 	}
 	if a.classHash != 0 {
 		if a.classHash == a.sumType {
 			classH = sumH
 		} else {
-			classH = newHash(a.classHash)
+			classH = nodeproto.NewHash(a.classHash)
 			ws = append(ws, classH)
 		}
 	}
@@ -89,10 +90,10 @@ func (n *nodes) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs
 	if a.length == 0 {
 		put.Body = http.NoBody
 	}
-	if a.sumType == hashMD5 && len(a.sum) == md5.Size {
+	if a.sumType == nodeproto.HashMD5 && len(a.sum) == md5.Size {
 		put.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(a.sum))
 	}
-	presp, err := n.client.Do(put)
+	presp, err := j.nodes.HTTP.Do(put)
 	if err != nil {
 		var se *sourceReadError
 		if errors.As(err, &se) {
@@ -109,7 +110,7 @@ func (n *nodes) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs
 		return copyResult{}, fmt.Errorf("%w: %s: checksum mismatch while copying fid %d", errSource, srcURL, a.fid)
 	}
 
-	size, err := n.head(ctx, dstURL)
+	size, err := j.head(ctx, dstURL)
 	if err != nil || size != a.length {
 		return copyResult{}, fmt.Errorf("%w: HEAD %s after copy: size %d, want %d: %v", errDest, dstURL, size, a.length, err)
 	}
@@ -118,10 +119,10 @@ func (n *nodes) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs
 		res.classSum = classH.Sum(nil)
 		// Re-read the destination unless the node verified Content-MD5
 		// itself (Replicate.pm skips it for reject_bad_md5 nodes).
-		verified := a.classHash == hashMD5 && a.sumType == hashMD5 && snap.Dev[a.dst].RejectBadMD5
+		verified := a.classHash == nodeproto.HashMD5 && a.sumType == nodeproto.HashMD5 && snap.Dev[a.dst].RejectBadMD5
 		if !verified {
 			h := snap.Hosts[snap.Devices[a.dst].HostID]
-			got, err := n.digest(ctx, h.IP, "http://"+snap.GetHostPort(a.dst)+dstPath, dstPath, a.classHash, a.length, false)
+			got, err := j.nodes.Digest(ctx, h.IP, "http://"+snap.GetHostPort(a.dst)+dstPath, dstPath, a.classHash, a.length, false)
 			if err != nil {
 				return copyResult{}, fmt.Errorf("%w: digest of %s: %v", errDest, dstURL, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 )
 
@@ -72,7 +73,7 @@ func (d *Deleter) Process(ctx context.Context, job meta.Job) {
 			later(3600 * (1 + fc) * time.Second)
 			continue
 		}
-		status, err := d.j.nodes.simple(ctx, "DELETE", "http://"+snap.HostPort(devid)+FIDPath(devid, job.FID))
+		status, err := d.j.nodes.Do(ctx, "DELETE", "http://"+snap.HostPort(devid)+nodeproto.FIDPath(devid, job.FID))
 		if err != nil || (status/100 != 2 && status != 404) {
 			d.log.Info("delete failed", "fid", job.FID, "devid", devid, "status", status, "err", err)
 			if err == nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
 )
@@ -188,9 +189,9 @@ func (w *fsckWorker) check(ctx context.Context, fid int64) error {
 	switch mode {
 	case "off":
 	case "MD5":
-		ff.algo = hashMD5
+		ff.algo = nodeproto.HashMD5
 	case "SHA-1":
-		ff.algo = hashSHA1
+		ff.algo = nodeproto.HashSHA1
 	default:
 		ff.algo = cls.HashType
 	}
@@ -235,9 +236,9 @@ func (w *fsckWorker) check(ctx context.Context, fid int64) error {
 				slow = true
 				break
 			}
-			size, err := w.j.nodes.head(ctx, "http://"+ff.snap.GetHostPort(d)+FIDPath(d, fid))
+			size, err := w.j.head(ctx, "http://"+ff.snap.GetHostPort(d)+nodeproto.FIDPath(d, fid))
 			switch {
-			case errors.Is(err, errMissing) || (err == nil && size != f.Length):
+			case errors.Is(err, nodeproto.ErrMissing) || (err == nil && size != f.Length):
 				slow = true
 			case err != nil:
 				return errors.Join(errUnreachable, err)
@@ -287,10 +288,10 @@ func (w *fsckWorker) fix(ctx context.Context, ff fsckFile) error {
 			unchecked++ // down: assume the copy is still there
 			continue
 		}
-		url := "http://" + snap.GetHostPort(d) + FIDPath(d, fid)
-		size, err := w.j.nodes.head(ctx, url)
+		url := "http://" + snap.GetHostPort(d) + nodeproto.FIDPath(d, fid)
+		size, err := w.j.head(ctx, url)
 		switch {
-		case errors.Is(err, errMissing):
+		case errors.Is(err, nodeproto.ErrMissing):
 			w.event(ctx, fid, evMissing, d)
 			bad = append(bad, d)
 			continue
@@ -303,8 +304,8 @@ func (w *fsckWorker) fix(ctx context.Context, ff fsckFile) error {
 		}
 		if ff.algo != 0 {
 			h := snap.Hosts[snap.Devices[d].HostID]
-			sum, err := w.j.nodes.digest(ctx, h.IP, url, FIDPath(d, fid), ff.algo, ff.f.Length, true)
-			if errors.Is(err, errMissing) {
+			sum, err := w.j.nodes.Digest(ctx, h.IP, url, nodeproto.FIDPath(d, fid), ff.algo, ff.f.Length, true)
+			if errors.Is(err, nodeproto.ErrMissing) {
 				w.event(ctx, fid, evMissing, d)
 				bad = append(bad, d)
 				continue
@@ -322,7 +323,7 @@ func (w *fsckWorker) fix(ctx context.Context, ff fsckFile) error {
 			if !snap.ShouldReadFrom(id) || containsInt(ff.devids, id) {
 				continue
 			}
-			size, err := w.j.nodes.head(ctx, "http://"+snap.GetHostPort(id)+FIDPath(id, fid))
+			size, err := w.j.head(ctx, "http://"+snap.GetHostPort(id)+nodeproto.FIDPath(id, fid))
 			if err == nil && size == ff.f.Length {
 				w.event(ctx, fid, evFound, id)
 				if err := st.AddFileOn(ctx, fid, id); err != nil {

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
 )
@@ -124,7 +127,7 @@ func (c Config) withDefaults() Config {
 type Jobs struct {
 	cfg   Config
 	log   *slog.Logger
-	nodes *nodes
+	nodes *nodeproto.Client
 
 	// Fsck holds the fsck control commands (fsck_start, fsck_stop, ...).
 	Fsck *Fsck
@@ -137,7 +140,7 @@ func New(cfg Config) *Jobs {
 	cfg = cfg.withDefaults()
 	j := &Jobs{cfg: cfg, log: cfg.Logger.With("component", "jobs")}
 	j.stats.hook = cfg.OnOutcome
-	j.nodes = &nodes{client: cfg.HTTPClient, timeout: cfg.NodeTimeout, streamPort: cfg.StreamPort}
+	j.nodes = &nodeproto.Client{HTTP: cfg.HTTPClient, Timeout: cfg.NodeTimeout, StreamPort: cfg.StreamPort}
 	j.Fsck = &Fsck{store: cfg.Store, hostname: cfg.Hostname}
 	return j
 }
@@ -333,4 +336,18 @@ func (j *Jobs) class(ctx context.Context, dmid, classid int) (meta.Class, error)
 	}
 	// The implicit default class, or a class deleted under the file.
 	return meta.Class{DomainID: dmid, ID: classid, Name: "default", MinDevCount: j.cfg.DefaultMinDevCount}, nil
+}
+
+func randFloat() float64 { return rand.Float64() }
+
+func fidLockName(fid int64) string { return "mgfs:fid:" + strconv.FormatInt(fid, 10) + ":replicate" }
+
+// head is a replica's size by HEAD; a reply without a length is an error,
+// not a size to compare.
+func (j *Jobs) head(ctx context.Context, url string) (int64, error) {
+	size, err := j.nodes.Head(ctx, url)
+	if err == nil && size < 0 {
+		return 0, fmt.Errorf("jobs: HEAD %s: no Content-Length", url)
+	}
+	return size, err
 }

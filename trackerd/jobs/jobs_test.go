@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
 )
@@ -68,7 +69,7 @@ func TestReplicateTrimsExtraCopies(t *testing.T) {
 	// The trimmed copy is gone from disk too.
 	left := 0
 	for d := 1; d <= 3; d++ {
-		if _, err := c.devNode[d].File(jobs.FIDPath(d, fid)); err == nil {
+		if _, err := c.devNode[d].File(nodeproto.FIDPath(d, fid)); err == nil {
 			left++
 		}
 	}
@@ -93,7 +94,7 @@ func TestDeleteRemovesEveryCopy(t *testing.T) {
 				return false, fmt.Sprintf("fid %d still on %v", fid, devs)
 			}
 			for d := 1; d <= 2; d++ {
-				if _, err := c.devNode[d].File(jobs.FIDPath(d, fid)); !errors.Is(err, os.ErrNotExist) {
+				if _, err := c.devNode[d].File(nodeproto.FIDPath(d, fid)); !errors.Is(err, os.ErrNotExist) {
 					return false, fmt.Sprintf("fid %d still on disk of dev %d", fid, d)
 				}
 			}
@@ -116,7 +117,7 @@ func TestStaleTempfileDeleted(t *testing.T) {
 		if _, err := c.st.TempFile(ctx, fid); !errors.Is(err, meta.ErrNotFound) {
 			return false, fmt.Sprintf("tempfile row: %v", err)
 		}
-		if _, err := c.devNode[1].File(jobs.FIDPath(1, fid)); !errors.Is(err, os.ErrNotExist) {
+		if _, err := c.devNode[1].File(nodeproto.FIDPath(1, fid)); !errors.Is(err, os.ErrNotExist) {
 			return false, "bytes still on dev1"
 		}
 		if devs := c.devids(fid); len(devs) != 0 {
@@ -159,7 +160,7 @@ func TestDrainEmptiesDevice(t *testing.T) {
 			return false, fmt.Sprintf("CountFileOn(1) = %d, %v", n, err)
 		}
 		for fid := range fids {
-			if _, err := c.devNode[1].File(jobs.FIDPath(1, fid)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := c.devNode[1].File(nodeproto.FIDPath(1, fid)); !errors.Is(err, os.ErrNotExist) {
 				return false, fmt.Sprintf("fid %d still on the drain disk", fid)
 			}
 		}
@@ -179,7 +180,7 @@ func TestFsckRepairsMissingCopy(t *testing.T) {
 		victim, vdev = fid, c.devids(fid)[0]
 		break
 	}
-	if err := os.Remove(filepath.Join(c.devNode[vdev].Docroot, jobs.FIDPath(vdev, victim))); err != nil {
+	if err := os.Remove(filepath.Join(c.devNode[vdev].Docroot, nodeproto.FIDPath(vdev, victim))); err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()

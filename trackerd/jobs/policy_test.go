@@ -161,24 +161,6 @@ func TestWeightedDropsUnknownUsage(t *testing.T) {
 	}
 }
 
-func TestFIDPath(t *testing.T) {
-	tests := []struct {
-		dev  int
-		fid  int64
-		want string
-	}{
-		{7, 123, "/dev7/0/000/000/0000000123.fid"},
-		{7, 148056, "/dev7/0/000/148/0000148056.fid"},
-		{7, 1234567890, "/dev7/1/234/567/1234567890.fid"},
-		{7, 12345678901, "/dev7/1/234/567/12345678901.fid"},
-	}
-	for _, tc := range tests {
-		if got := FIDPath(tc.dev, tc.fid); got != tc.want {
-			t.Errorf("FIDPath(%d, %d) = %q, want %q", tc.dev, tc.fid, got, tc.want)
-		}
-	}
-}
-
 func TestBackoff(t *testing.T) {
 	for fc, base := range map[int]float64{0: 15, 1: 60, 2: 300, 8: 86400, 50: 86400} {
 		got := backoff(fc).Seconds()

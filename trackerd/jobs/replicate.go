@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
 )
@@ -127,7 +128,7 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 			r.log.Debug("no readable source for fid", "fid", f.FID)
 			return false, nil
 		}
-		res, err := r.j.nodes.httpCopy(ctx, snap, copyArgs{
+		res, err := r.j.httpCopy(ctx, snap, copyArgs{
 			fid: f.FID, length: f.Length, src: src, dst: dst,
 			sumType: sumType, sum: sum, classHash: cls.HashType,
 		})
@@ -249,7 +250,7 @@ func (r *Replicator) removeCopy(ctx context.Context, snap *monitor.Snapshot, f m
 		if d == victim || !snap.ShouldReadFrom(d) {
 			continue
 		}
-		size, err := r.j.nodes.head(ctx, "http://"+snap.GetHostPort(d)+FIDPath(d, f.FID))
+		size, err := r.j.head(ctx, "http://"+snap.GetHostPort(d)+nodeproto.FIDPath(d, f.FID))
 		if err == nil && size == f.Length {
 			confirmed = true
 			break
@@ -258,7 +259,7 @@ func (r *Replicator) removeCopy(ctx context.Context, snap *monitor.Snapshot, f m
 	if !confirmed {
 		return false
 	}
-	status, err := r.j.nodes.simple(ctx, "DELETE", "http://"+snap.HostPort(victim)+FIDPath(victim, f.FID))
+	status, err := r.j.nodes.Do(ctx, "DELETE", "http://"+snap.HostPort(victim)+nodeproto.FIDPath(victim, f.FID))
 	if err != nil || (status/100 != 2 && status != 404) {
 		r.log.Info("delete extra copy failed", "fid", f.FID, "devid", victim, "status", status, "err", err)
 		return false

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 )
 
@@ -51,12 +52,12 @@ type Monitor struct {
 	mu       sync.Mutex // guards the fields below
 	hosts    map[int]meta.Host
 	devices  map[int]meta.Device
-	obs      map[int]DevObs // state and reject_bad_md5 (utilization comes from watchers)
-	usage    map[int]Usage  // latest parsed usage per device
-	reach    map[int]bool   // host reachable in the last round
-	started  uint64         // rounds started
-	done     uint64         // rounds completed
-	roundEnd chan struct{}  // closed and replaced when a round completes
+	obs      map[int]DevObs          // state and reject_bad_md5 (utilization comes from watchers)
+	usage    map[int]nodeproto.Usage // latest parsed usage per device
+	reach    map[int]bool            // host reachable in the last round
+	started  uint64                  // rounds started
+	done     uint64                  // rounds completed
+	roundEnd chan struct{}           // closed and replaced when a round completes
 	watchers map[string]*watcher
 
 	probeMu       sync.Mutex // guards lastWriteTest and mkcolDone (probes of several hosts run at once)
@@ -103,7 +104,7 @@ func New(cfg Config) *Monitor {
 		hosts:         map[int]meta.Host{},
 		devices:       map[int]meta.Device{},
 		obs:           map[int]DevObs{},
-		usage:         map[int]Usage{},
+		usage:         map[int]nodeproto.Usage{},
 		reach:         map[int]bool{},
 		roundEnd:      make(chan struct{}),
 		watchers:      map[string]*watcher{},
@@ -333,7 +334,7 @@ func (m *Monitor) writeUsage(ctx context.Context, devs map[int]meta.Device, resu
 	now := time.Now()
 	type upd struct {
 		id int
-		u  Usage
+		u  nodeproto.Usage
 	}
 	var todo []upd
 	for _, r := range results {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 )
 
@@ -19,14 +20,14 @@ import (
 type hostResult struct {
 	reachable bool
 	dev       map[int]DevObs
-	usage     map[int]Usage
+	usage     map[int]nodeproto.Usage
 }
 
 // probeHost checks the host's monitored devices one after another, as the
 // original does; a slow failure marks the host unreachable and skips the
 // rest of its devices.
 func (m *Monitor) probeHost(ctx context.Context, h meta.Host, devs []meta.Device) hostResult {
-	r := hostResult{dev: map[int]DevObs{}, usage: map[int]Usage{}}
+	r := hostResult{dev: map[int]DevObs{}, usage: map[int]nodeproto.Usage{}}
 	m.mu.Lock()
 	prev := make(map[int]DevObs, len(devs))
 	for _, d := range devs {
@@ -54,7 +55,7 @@ func (m *Monitor) probeHost(ctx context.Context, h meta.Host, devs []meta.Device
 			continue
 		}
 		r.reachable = true
-		if u.TotalKB > 0 {
+		if u.Total > 0 {
 			r.usage[d.ID] = u
 		}
 		r.dev[d.ID] = m.checkWritable(ctx, h, d, prev[d.ID])
@@ -71,19 +72,19 @@ func (m *Monitor) probeHost(ctx context.Context, h meta.Host, devs []meta.Device
 // fetchUsage GETs /devN/usage. A body that does not parse still proves the
 // node answers (the original logs an error but keeps the host reachable), so
 // it returns a zero Usage and no error.
-func (m *Monitor) fetchUsage(ctx context.Context, h meta.Host, devid int) (Usage, error) {
+func (m *Monitor) fetchUsage(ctx context.Context, h meta.Host, devid int) (nodeproto.Usage, error) {
 	url := fmt.Sprintf("http://%s:%d/dev%d/usage", h.IP, getPort(h), devid)
 	body, status, err := m.do(ctx, http.MethodGet, url, nil, nil)
 	if err != nil {
-		return Usage{}, err
+		return nodeproto.Usage{}, err
 	}
 	if status != http.StatusOK {
-		return Usage{}, fmt.Errorf("monitor: GET %s: status %d", url, status)
+		return nodeproto.Usage{}, fmt.Errorf("monitor: GET %s: status %d", url, status)
 	}
-	u, err := ParseUsage(body)
+	u, err := nodeproto.ParseUsage(body)
 	if err != nil {
 		m.log.Warn("bad usage file", "host", h.Name, "devid", devid, "err", err)
-		return Usage{}, nil
+		return nodeproto.Usage{}, nil
 	}
 	return u, nil
 }

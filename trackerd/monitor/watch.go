@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 )
 
@@ -111,7 +113,7 @@ func (m *Monitor) watchOnce(ctx context.Context, w *watcher) (got bool, err erro
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if _, err := c.Write([]byte("watch\n")); err != nil {
+	if _, err := io.WriteString(c, nodeproto.WatchRequest); err != nil {
 		return false, err
 	}
 	rd := bufio.NewReader(c)
@@ -123,7 +125,7 @@ func (m *Monitor) watchOnce(ctx context.Context, w *watcher) (got bool, err erro
 		if err != nil {
 			return got, err
 		}
-		done, isErr := parseWatchLine(line, block)
+		done, isErr := nodeproto.ParseWatchLine(line, block)
 		if isErr {
 			return got, fmt.Errorf("monitor: %s: %s", w.addr, strings.TrimSpace(line))
 		}
@@ -135,27 +137,4 @@ func (m *Monitor) watchOnce(ctx context.Context, w *watcher) (got bool, err erro
 			got = true
 		}
 	}
-}
-
-// parseWatchLine adds one `<devid> <util>` line to block. It reports done at
-// the block terminator "." and isErr for a line starting "ERR" (the node has
-// no iostat; the original closes quietly). Other malformed lines are ignored.
-func parseWatchLine(line string, block map[int]string) (done, isErr bool) {
-	line = strings.TrimRight(line, "\r\n")
-	if line == "." {
-		return true, false
-	}
-	if strings.HasPrefix(line, "ERR") {
-		return false, true
-	}
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return false, false
-	}
-	id, err := strconv.Atoi(f[0])
-	if err != nil || id <= 0 {
-		return false, false
-	}
-	block[id] = f[1]
-	return false, false
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mogfs/metrics"
+	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
 )
@@ -147,7 +148,7 @@ func (s *StoreSource) StatusSnapshot(ctx context.Context) (Snapshot, error) {
 			cls = append([]meta.Class{{DomainID: dm.ID, ID: 0, Name: "default", MinDevCount: s.DefaultMinDevCount}}, cls...)
 		}
 		for _, c := range cls {
-			sc := Class{Name: c.Name, MinDevCount: c.MinDevCount, ReplPolicy: c.ReplPolicy, HashType: hashName(c.HashType)}
+			sc := Class{Name: c.Name, MinDevCount: c.MinDevCount, ReplPolicy: c.ReplPolicy, HashType: nodeproto.HashName(c.HashType)}
 			if sc.ReplPolicy == "" {
 				sc.ReplPolicy = "MultipleHosts()"
 			}
@@ -223,14 +224,4 @@ func (s *StoreSource) counts(ctx context.Context, doms []meta.Domain, classes []
 	}
 	s.domFiles, s.clsFiles, s.devFiles, s.countedAt = fc.domFiles, fc.clsFiles, fc.devFiles, time.Now()
 	return &fc, nil
-}
-
-func hashName(t int) string {
-	switch t {
-	case 1:
-		return "MD5"
-	case 2:
-		return "SHA-1"
-	}
-	return ""
 }

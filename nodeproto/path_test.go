@@ -1,4 +1,4 @@
-package stord
+package nodeproto
 
 import (
 	"errors"
@@ -80,7 +80,7 @@ func FuzzParsePath(f *testing.F) {
 		if full != dev && !strings.HasPrefix(full, dev+"/") {
 			t.Fatalf("ParsePath(%q) resolves to %q outside %q", in, full, dev)
 		}
-		if n, ok := parseDevDir(p.DevDir); !ok || n != p.Dev {
+		if n, ok := ParseDevDir(p.DevDir); !ok || n != p.Dev {
 			t.Fatalf("ParsePath(%q) = dev %d dir %q", in, p.Dev, p.DevDir)
 		}
 		if strings.ContainsRune(p.Rel, 0) {
@@ -89,47 +89,26 @@ func FuzzParsePath(f *testing.F) {
 	})
 }
 
-func TestParseContentRange(t *testing.T) {
-	tests := []struct {
-		in   string
-		want byteRange
-		ok   bool
+func TestFIDPath(t *testing.T) {
+	for _, tc := range []struct {
+		dev  int
+		fid  int64
+		want string
 	}{
-		{"bytes 0-99/*", byteRange{0, 99, -1}, true},
-		{"bytes 100-199/1000", byteRange{100, 199, 1000}, true},
-		{"bytes 5-5/*", byteRange{5, 5, -1}, true},
-		{"bytes 6-5/*", byteRange{}, false},
-		{"bytes 0-99/99", byteRange{}, false},
-		{"bytes -1-5/*", byteRange{}, false},
-		{"bytes 0-/*", byteRange{}, false},
-		{"bytes 0-5", byteRange{}, false},
-		{"items 0-5/*", byteRange{}, false},
-		{"bytes +1-5/*", byteRange{}, false},
-		{"bytes 0-99999999999999999999/*", byteRange{}, false},
-		{"", byteRange{}, false},
-	}
-	for _, tc := range tests {
-		got, err := parseContentRange(tc.in)
-		if tc.ok != (err == nil) || got != tc.want {
-			t.Errorf("parseContentRange(%q) = %+v, %v, want %+v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		{1, 123, "/dev1/0/000/000/0000000123.fid"},
+		{7, 148056, "/dev7/0/000/148/0000148056.fid"},
+		{12, 1234567890, "/dev12/1/234/567/1234567890.fid"},
+		{3, 98765432101, "/dev3/9/876/543/98765432101.fid"}, // past ten digits, as the original
+	} {
+		if got := FIDPath(tc.dev, tc.fid); got != tc.want {
+			t.Errorf("FIDPath(%d, %d) = %q, want %q", tc.dev, tc.fid, got, tc.want)
 		}
-		if err != nil && !errors.Is(err, ErrBadContentRange) {
-			t.Errorf("parseContentRange(%q) error %v is not ErrBadContentRange", tc.in, err)
+		if fid, ok := FIDOf("http://127.0.0.1:7500" + tc.want); !ok || fid != tc.fid {
+			t.Errorf("FIDOf(FIDPath(%d, %d)) = %d, %v", tc.dev, tc.fid, fid, ok)
+		}
+		p, err := ParsePath(tc.want)
+		if err != nil || p.Dev != tc.dev {
+			t.Errorf("ParsePath(FIDPath(%d, %d)) = %+v, %v", tc.dev, tc.fid, p, err)
 		}
 	}
-}
-
-func FuzzParseContentRange(f *testing.F) {
-	for _, s := range []string{"bytes 0-99/*", "bytes 1-2/3", "bytes 9-1/*", "bytes 0-0/1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		br, err := parseContentRange(in)
-		if err != nil {
-			return
-		}
-		if br.start < 0 || br.end < br.start || (br.total != -1 && br.total <= br.end) {
-			t.Fatalf("parseContentRange(%q) = %+v, inconsistent", in, br)
-		}
-	})
 }

@@ -1,10 +1,53 @@
-package stord
+package nodeproto
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
+
+// ErrInvalidPath is returned by ParsePath for a path that is not a
+// well-formed, confined /devN/... path (bad characters, "..", NUL, empty
+// components, no devN prefix). A node answers it with HTTP 400 "Invalid
+// filename", as Perlbal.
+var ErrInvalidPath = errors.New("nodeproto: invalid path")
+
+// FIDPath is the URL path of fid's replica on devid (§2):
+// /dev<N>/<B>/<MMM>/<TTT>/<F10>.fid with B, MMM, TTT from the first ten
+// digits of the zero-padded fid (DevFID.pm::uri_path). It is on every
+// create_open and get_paths, so it is built without fmt.
+func FIDPath(devid int, fid int64) string {
+	f := strconv.FormatInt(fid, 10)
+	if len(f) < 10 {
+		f = strings.Repeat("0", 10-len(f)) + f
+	}
+	var b strings.Builder
+	b.Grow(32 + len(f))
+	b.WriteString("/dev")
+	b.WriteString(strconv.Itoa(devid))
+	b.WriteByte('/')
+	b.WriteString(f[0:1])
+	b.WriteByte('/')
+	b.WriteString(f[1:4])
+	b.WriteByte('/')
+	b.WriteString(f[4:7])
+	b.WriteByte('/')
+	b.WriteString(f)
+	b.WriteString(".fid")
+	return b.String()
+}
+
+// FIDOf returns the fid a replica's URL or path names by its file name
+// (".../0000000042.fid"); ok is false for a layout it does not know.
+func FIDOf(url string) (fid int64, ok bool) {
+	name, ok := strings.CutSuffix(url[strings.LastIndexByte(url, '/')+1:], ".fid")
+	if !ok {
+		return 0, false
+	}
+	fid, err := strconv.ParseInt(name, 10, 64)
+	return fid, err == nil
+}
 
 // maxPathLen caps request paths; real MogileFS paths are under 50 bytes.
 const maxPathLen = 4096
@@ -47,7 +90,7 @@ func ParsePath(p string) (Path, error) {
 		return Path{}, fmt.Errorf("%w: %q names no device", ErrInvalidPath, p)
 	}
 	dev, rel, _ := strings.Cut(rest, "/")
-	n, ok := parseDevDir(dev)
+	n, ok := ParseDevDir(dev)
 	if !ok {
 		return Path{}, fmt.Errorf("%w: %q is not a devN directory", ErrInvalidPath, dev)
 	}
@@ -65,10 +108,10 @@ func ParsePath(p string) (Path, error) {
 	return out, nil
 }
 
-// parseDevDir reports whether name is "dev" followed by decimal digits, and
+// ParseDevDir reports whether name is "dev" followed by decimal digits, and
 // the number. These are the directories the usage writer and the tracker
 // know as devices.
-func parseDevDir(name string) (int, bool) {
+func ParseDevDir(name string) (int, bool) {
 	digits, ok := strings.CutPrefix(name, "dev")
 	if !ok || digits == "" || len(digits) > 9 {
 		return 0, false
@@ -97,49 +140,4 @@ func validElem(elem string) bool {
 		}
 	}
 	return true
-}
-
-// byteRange is an inclusive byte range from a PUT Content-Range header.
-type byteRange struct {
-	start, end int64 // inclusive; end >= start
-	total      int64 // -1 when "*"
-}
-
-// parseContentRange parses "bytes a-b/*" or "bytes a-b/total", the form
-// MogileFS::Client's largefile mode sends with PUT.
-func parseContentRange(h string) (byteRange, error) {
-	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes ")
-	if !ok {
-		return byteRange{}, fmt.Errorf("%w: %q", ErrBadContentRange, h)
-	}
-	rng, total, ok := strings.Cut(strings.TrimSpace(spec), "/")
-	if !ok {
-		return byteRange{}, fmt.Errorf("%w: %q", ErrBadContentRange, h)
-	}
-	a, b, ok := strings.Cut(rng, "-")
-	if !ok {
-		return byteRange{}, fmt.Errorf("%w: %q", ErrBadContentRange, h)
-	}
-	start, err1 := parseUint(a)
-	end, err2 := parseUint(b)
-	if err1 != nil || err2 != nil || end < start {
-		return byteRange{}, fmt.Errorf("%w: %q", ErrBadContentRange, h)
-	}
-	br := byteRange{start: start, end: end, total: -1}
-	if total != "*" {
-		t, err := parseUint(total)
-		if err != nil || t <= end {
-			return byteRange{}, fmt.Errorf("%w: %q", ErrBadContentRange, h)
-		}
-		br.total = t
-	}
-	return br, nil
-}
-
-// parseUint parses a non-negative decimal int64 with no sign or spaces.
-func parseUint(s string) (int64, error) {
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, ErrBadContentRange
-	}
-	return strconv.ParseInt(s, 10, 64)
 }

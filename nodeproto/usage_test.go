@@ -1,7 +1,8 @@
-package monitor
+package nodeproto
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -33,8 +34,8 @@ func TestParseUsage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseUsage(%q) = %v", tc.in, err)
 			}
-			if u.UsedKB != tc.wantUsed || u.TotalKB != tc.wantTo {
-				t.Errorf("ParseUsage(%q) = used %d total %d, want %d %d", tc.in, u.UsedKB, u.TotalKB, tc.wantUsed, tc.wantTo)
+			if u.Used != tc.wantUsed || u.Total != tc.wantTo {
+				t.Errorf("ParseUsage(%q) = used %d total %d, want %d %d", tc.in, u.Used, u.Total, tc.wantUsed, tc.wantTo)
 			}
 		})
 	}
@@ -56,48 +57,30 @@ func FuzzParseUsage(f *testing.F) {
 			}
 			return
 		}
-		if u.UsedKB <= 0 || u.TotalKB <= 0 {
+		if u.Used <= 0 || u.Total <= 0 {
 			t.Fatalf("accepted non-positive usage %+v", u)
 		}
 	})
 }
 
-func TestParseWatchLine(t *testing.T) {
-	block := map[int]string{}
-	lines := []string{"1\t3.50\n", "2 -\r\n", "garbage\n", "x 1\n", "0 5\n", ".\n"}
-	var done bool
-	for _, l := range lines {
-		var isErr bool
-		done, isErr = parseWatchLine(l, block)
-		if isErr {
-			t.Fatalf("parseWatchLine(%q) isErr", l)
+func TestUsageFormat(t *testing.T) {
+	u := Usage{Available: 480213276, Used: 481088252, Total: 961301528, Device: "/dev/sdb1", Disk: "/var/mogdata/dev1", Time: 1700000000}
+	want := "available: 480213276\ndevice: /dev/sdb1\ndisk: /var/mogdata/dev1\ntime: 1700000000\n" +
+		"total: 961301528\nuse: 51%\nused: 481088252\n"
+	if got := u.Format(); got != want {
+		t.Errorf("Format() =\n%s\nwant\n%s", got, want)
+	}
+	if back, err := ParseUsage([]byte(want)); err != nil || back != u {
+		t.Errorf("ParseUsage(Format()) = %+v, %v, want %+v", back, err, u)
+	}
+	// df rounds the capacity up; an empty filesystem is 0%.
+	for _, tc := range []struct {
+		used, avail int64
+		use         string
+	}{{1, 999, "use: 1%"}, {0, 100, "use: 0%"}, {0, 0, "use: 0%"}, {100, 0, "use: 100%"}} {
+		got := Usage{Used: tc.used, Available: tc.avail, Total: tc.used + tc.avail}.Format()
+		if !strings.Contains(got, "\n"+tc.use+"\n") {
+			t.Errorf("Format(used=%d, avail=%d) = %q, want line %q", tc.used, tc.avail, got, tc.use)
 		}
 	}
-	if !done {
-		t.Fatal("block terminator not seen")
-	}
-	if len(block) != 2 || block[1] != "3.50" || block[2] != "-" {
-		t.Errorf("block = %v, want {1:3.50 2:-}", block)
-	}
-	if _, isErr := parseWatchLine("ERR iostat unavailable\r\n", block); !isErr {
-		t.Error("ERR line not reported")
-	}
-}
-
-func FuzzParseWatchLine(f *testing.F) {
-	f.Add("1\t3.50\n")
-	f.Add(".\n")
-	f.Add("ERR iostat unavailable\r\n")
-	f.Fuzz(func(t *testing.T, line string) {
-		block := map[int]string{}
-		done, isErr := parseWatchLine(line, block)
-		if done && (isErr || len(block) != 0) {
-			t.Fatalf("parseWatchLine(%q) = done with err %v block %v", line, isErr, block)
-		}
-		for id := range block {
-			if id <= 0 {
-				t.Fatalf("parseWatchLine(%q) stored devid %d", line, id)
-			}
-		}
-	})
 }
