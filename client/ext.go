@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
 	"mogfs/protocol"
 )
@@ -14,26 +12,12 @@ import (
 // mogfs_delattr, mogfs_renameattrs, stats). Stock MogileFS trackers answer
 // them with unknown_command.
 
-// Attr is the POSIX metadata mogfs keeps beside a key or directory prefix.
-type Attr struct {
-	IsDir               bool
-	Mode                uint32 // with file type bits, e.g. 0100644
-	UID, GID            uint32
-	MTime, CTime, ATime time.Time
-	Target              string // symlink target
-	Ino                 int64  // inode number the mount shows (0: none recorded)
-}
-
-// Entry is one child of a directory listed by List.
-type Entry struct {
-	Name     string // without the directory prefix
-	Type     string // "file", "dir" or "symlink"
-	FID      int64
-	Length   int64
-	Class    string
-	DevCount int
-	Attr     *Attr // nil when the entry has no attribute row
-}
+// The extension's values and their codec are package protocol's.
+type (
+	Attr       = protocol.Attr
+	AttrChange = protocol.AttrChange
+	Entry      = protocol.Entry
+)
 
 // List returns the direct children of directory prefix (""
 // for the root, else ending in "/") sorted by name, strictly after name
@@ -49,29 +33,37 @@ func (c *Client) List(ctx context.Context, domain, prefix, after string, limit i
 		return nil, "", false, fmt.Errorf("mogfs_list %s: %w", prefix, err)
 	}
 	entries, err = parseList(r)
-	return entries, r["next_after"], r["done"] == "1", err
+	// An empty page with nowhere to go on is the last, "done" or not.
+	done = r["done"] == "1" || len(entries) == 0 && r["next_after"] == ""
+	return entries, r["next_after"], done, err
 }
 
 func parseList(r map[string]string) ([]Entry, error) {
 	n := count(r, "count")
 	out := make([]Entry, 0, n)
 	for i := 1; i <= n; i++ {
-		p := "e" + strconv.Itoa(i) + "_"
-		e := Entry{
-			Name: r[p+"name"], Type: r[p+"type"], FID: atoi64(r[p+"fid"]), Length: atoi64(r[p+"length"]),
-			Class: r[p+"class"], DevCount: atoi(r[p+"devcount"]),
-		}
-		if r[p+"mode"] != "" {
-			a, err := parseAttr(func(k string) string { return r[p+k] })
-			if err != nil {
-				return nil, fmt.Errorf("%w: mogfs_list entry %d: %w", ErrBadReply, i, err)
-			}
-			a.IsDir = e.Type == "dir"
-			e.Attr = &a
+		e, err := protocol.DecodeEntry(r, "e"+strconv.Itoa(i)+"_")
+		if err != nil {
+			return nil, fmt.Errorf("%w: mogfs_list entry %d: %w", ErrBadReply, i, err)
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// Lookup returns the entry name in directory prefix (mogfs_lookup): what
+// List would give for it, in one round trip; an unknown_key
+// *protocol.Error when there is none.
+func (c *Client) Lookup(ctx context.Context, domain, prefix, name string) (Entry, error) {
+	r, err := c.Do(ctx, "mogfs_lookup", map[string]string{"domain": domain, "dir": prefix, "name": name})
+	if err != nil {
+		return Entry{}, fmt.Errorf("mogfs_lookup %s%s: %w", prefix, name, err)
+	}
+	e, err := protocol.DecodeEntry(r, "")
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: mogfs_lookup %s%s: %w", ErrBadReply, prefix, name, err)
+	}
+	return e, nil
 }
 
 // GetAttr returns path's attributes; an unknown_key *protocol.Error when it
@@ -81,28 +73,34 @@ func (c *Client) GetAttr(ctx context.Context, domain, path string) (Attr, error)
 	if err != nil {
 		return Attr{}, fmt.Errorf("mogfs_getattr %s: %w", path, err)
 	}
-	a, err := parseAttr(func(k string) string { return r[k] })
-	if err != nil {
+	var a Attr
+	if _, err := protocol.DecodeAttr(func(k string) (string, bool) { v, ok := r[k]; return v, ok }, "", &a); err != nil {
 		return Attr{}, fmt.Errorf("%w: mogfs_getattr %s: %w", ErrBadReply, path, err)
 	}
-	a.IsDir = r["isdir"] == "1"
 	return a, nil
 }
 
 // SetAttr stores a as path's attributes (an upsert). Zero times are not
 // sent, so the tracker keeps the stored ones.
 func (c *Client) SetAttr(ctx context.Context, domain, path string, a Attr) error {
-	args := map[string]string{
-		"domain": domain, "path": path, "isdir": boolArg(a.IsDir),
-		"mode": strconv.FormatUint(uint64(a.Mode), 8),
-		"uid":  strconv.FormatUint(uint64(a.UID), 10), "gid": strconv.FormatUint(uint64(a.GID), 10),
-		"target": a.Target,
+	ch := AttrChange{IsDir: &a.IsDir, Mode: &a.Mode, UID: &a.UID, GID: &a.GID, Target: &a.Target}
+	if !a.MTime.IsZero() {
+		ch.MTime = &a.MTime
 	}
-	for k, t := range map[string]time.Time{"mtime": a.MTime, "ctime": a.CTime, "atime": a.ATime} {
-		if !t.IsZero() {
-			args[k] = FormatTime(t)
-		}
+	if !a.CTime.IsZero() {
+		ch.CTime = &a.CTime
 	}
+	if !a.ATime.IsZero() {
+		ch.ATime = &a.ATime
+	}
+	return c.ChangeAttr(ctx, domain, path, ch)
+}
+
+// ChangeAttr sets the attribute fields ch names, keeping the others (or,
+// for a path without attributes, leaving them zero).
+func (c *Client) ChangeAttr(ctx context.Context, domain, path string, ch AttrChange) error {
+	args := map[string]string{"domain": domain, "path": path}
+	ch.Encode(args)
 	return c.run(ctx, "mogfs_setattr", path, args)
 }
 
@@ -112,9 +110,41 @@ func (c *Client) DeleteAttr(ctx context.Context, domain, path string) error {
 }
 
 // RenameAttrs moves the attributes of from and of everything under from/ to
-// to.
-func (c *Client) RenameAttrs(ctx context.Context, domain, from, to string) error {
-	return c.run(ctx, "mogfs_renameattrs", from, map[string]string{"domain": domain, "from": from, "to": to})
+// to; existed reports whether from itself had attributes.
+func (c *Client) RenameAttrs(ctx context.Context, domain, from, to string) (existed bool, err error) {
+	r, err := c.Do(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to})
+	if err != nil {
+		return false, fmt.Errorf("mogfs_renameattrs %s: %w", from, err)
+	}
+	return r["existed"] == "1", nil
+}
+
+// Unlink removes one name (mogfs_unlink): a key, a hard link or a special
+// file. A key with other names keeps its data: the first other name
+// becomes the key, which it returns as promoted.
+func (c *Client) Unlink(ctx context.Context, domain, path string) (promoted string, err error) {
+	r, err := c.Do(ctx, "mogfs_unlink", map[string]string{"domain": domain, "path": path})
+	if err != nil {
+		return "", fmt.Errorf("mogfs_unlink %s: %w", path, err)
+	}
+	return r["promoted"], nil
+}
+
+// Link makes path another name (a hard link) of the file at key target
+// (mogfs_link), recording a's mode and owner for a file that has no
+// attributes yet, and returns the new name's entry.
+func (c *Client) Link(ctx context.Context, domain, target, path string, a Attr) (Entry, error) {
+	r, err := c.Do(ctx, "mogfs_link", map[string]string{"domain": domain, "target": target, "path": path,
+		"mode": strconv.FormatUint(uint64(a.Mode), 8), "uid": strconv.FormatUint(uint64(a.UID), 10),
+		"gid": strconv.FormatUint(uint64(a.GID), 10)})
+	if err != nil {
+		return Entry{}, fmt.Errorf("mogfs_link %s: %w", path, err)
+	}
+	e, err := protocol.DecodeEntry(r, "")
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: mogfs_link %s: %w", ErrBadReply, path, err)
+	}
+	return e, nil
 }
 
 // Stats returns the tracker's counters (the mogfs stats extension: queue
@@ -142,65 +172,4 @@ func (c *Client) Caps(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("mogfs_caps: %w", err)
 	}
 	return r, nil
-}
-
-func parseAttr(get func(string) string) (Attr, error) {
-	var a Attr
-	mode, err := strconv.ParseUint(get("mode"), 8, 32)
-	if err != nil {
-		return a, fmt.Errorf("mode %q: %w", get("mode"), err)
-	}
-	a.Mode = uint32(mode)
-	a.UID = uint32(atoi64(get("uid")))
-	a.GID = uint32(atoi64(get("gid")))
-	a.Target = get("target")
-	for _, f := range []struct {
-		k string
-		t *time.Time
-	}{{"mtime", &a.MTime}, {"ctime", &a.CTime}, {"atime", &a.ATime}} {
-		if *f.t, err = ParseTime(get(f.k)); err != nil {
-			return a, err
-		}
-	}
-	return a, nil
-}
-
-// FormatTime renders t as unix seconds with a nanosecond fraction when it
-// has one ("1700000000" or "1700000000.123456789"), the extension's time
-// format.
-func FormatTime(t time.Time) string {
-	s, ns := t.Unix(), t.Nanosecond()
-	if ns == 0 {
-		return strconv.FormatInt(s, 10)
-	}
-	return strconv.FormatInt(s, 10) + "." + strings.TrimRight(fmt.Sprintf("%09d", ns), "0")
-}
-
-// ParseTime parses FormatTime's output (any number of fraction digits, the
-// first nine count). Empty is the zero time.
-func ParseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	sec, frac, _ := strings.Cut(s, ".")
-	n, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q: %w", s, err)
-	}
-	var ns int64
-	if frac != "" {
-		if len(frac) > 9 {
-			frac = frac[:9]
-		}
-		for _, ch := range frac {
-			if ch < '0' || ch > '9' {
-				return time.Time{}, fmt.Errorf("time %q: bad fraction", s)
-			}
-		}
-		ns, _ = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
-	}
-	if n < 0 && ns > 0 {
-		return time.Time{}, fmt.Errorf("time %q: negative with fraction", s)
-	}
-	return time.Unix(n, ns), nil
 }

@@ -8,50 +8,6 @@ import (
 	"mogfs/protocol"
 )
 
-func TestTimeFormat(t *testing.T) {
-	for _, tc := range []struct {
-		t    time.Time
-		want string
-	}{
-		{time.Unix(1700000000, 0), "1700000000"},
-		{time.Unix(1700000000, 123456789), "1700000000.123456789"},
-		{time.Unix(1700000000, 500000000), "1700000000.5"},
-		{time.Unix(0, 1), "0.000000001"},
-	} {
-		if got := FormatTime(tc.t); got != tc.want {
-			t.Errorf("FormatTime(%v) = %q, want %q", tc.t, got, tc.want)
-		}
-		back, err := ParseTime(tc.want)
-		if err != nil || !back.Equal(tc.t) {
-			t.Errorf("ParseTime(%q) = %v, %v; want %v", tc.want, back, err, tc.t)
-		}
-	}
-	for _, bad := range []string{"x", "1.2x", "-1.5", "1e9"} {
-		if _, err := ParseTime(bad); err == nil {
-			t.Errorf("ParseTime(%q) succeeded, want error", bad)
-		}
-	}
-	if got, err := ParseTime("1.1234567891"); err != nil || got.Nanosecond() != 123456789 {
-		t.Errorf("ParseTime(10 fraction digits) = %v, %v", got, err)
-	}
-}
-
-func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"", "0", "1700000000.123456789", "1.5", "-3", "9999999999999999999", ".", "1."} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := ParseTime(s)
-		if err != nil || tm.IsZero() {
-			return
-		}
-		back, err := ParseTime(FormatTime(tm))
-		if err != nil || !back.Equal(tm) {
-			t.Fatalf("round trip %q: %v -> %q -> %v, %v", s, tm, FormatTime(tm), back, err)
-		}
-	})
-}
-
 func TestParseList(t *testing.T) {
 	r := map[string]string{
 		"count": "3", "next_after": "c", "done": "1",

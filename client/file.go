@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"mogfs/protocol"
 )
@@ -81,17 +80,7 @@ func (c *Client) createClose(ctx context.Context, domain, key string, fid int64,
 		args["checksum"] = checksum
 	}
 	if a != nil {
-		args["attr_mode"] = strconv.FormatUint(uint64(a.Mode), 8)
-		args["attr_uid"] = strconv.FormatUint(uint64(a.UID), 10)
-		args["attr_gid"] = strconv.FormatUint(uint64(a.GID), 10)
-		if a.Ino != 0 {
-			args["attr_ino"] = strconv.FormatInt(a.Ino, 10)
-		}
-		for k, t := range map[string]time.Time{"attr_mtime": a.MTime, "attr_ctime": a.CTime, "attr_atime": a.ATime} {
-			if !t.IsZero() {
-				args[k] = FormatTime(t)
-			}
-		}
+		a.Encode("attr_", args)
 	}
 	return c.run(ctx, "create_close", key, args)
 }

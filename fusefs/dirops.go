@@ -57,7 +57,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	uid, gid := callerOwner(ctx)
 	now := time.Now()
 	st := vfs.Stat{Kind: vfs.KindFile, HasAttr: true,
-		Attr: vfs.Attr{Mode: syscall.S_IFREG | mode&0o7777, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now}}
+		Attr: vfs.Attr{Mode: syscall.S_IFREG | mode&0o7777, UID: uid, GID: gid, MTime: now, CTime: now}}
 	sess := vfs.NewSession(n.m.opt.CacheDir, vfs.Base{}, true, nil)
 	domain, dir := n.where()
 	// create_open now: close(2) then waits only for the PUT and
@@ -399,19 +399,9 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	}
 	if u, ok := in.GetUID(); ok {
 		ch.UID, a.UID = &u, u
-		if !st.Attr.HasOwner {
-			g := n.m.gid
-			ch.GID, a.GID = &g, g
-		}
-		a.HasOwner = true
 	}
 	if g, ok := in.GetGID(); ok {
 		ch.GID, a.GID = &g, g
-		if !st.Attr.HasOwner && ch.UID == nil {
-			u := n.m.uid
-			ch.UID, a.UID = &u, u
-		}
-		a.HasOwner = true
 	}
 	if mt, ok := in.GetMTime(); ok {
 		ch.MTime, a.MTime = &mt, mt
@@ -427,6 +417,18 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	if ch != (vfs.AttrChange{}) {
 		now := time.Now()
 		ch.CTime, a.CTime = &now, now
+		if !st.HasAttr {
+			// The first attribute row records the owner the entry
+			// showed so far (the mount's), not root.
+			if ch.UID == nil {
+				u := n.m.uid
+				ch.UID, a.UID = &u, u
+			}
+			if ch.GID == nil {
+				g := n.m.gid
+				ch.GID, a.GID = &g, g
+			}
+		}
 		path := p
 		if n.isDir() {
 			isDir := true
@@ -446,7 +448,7 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 		// it becomes durable with the content, at close(2), as the
 		// content does.
 		deferred := !n.isDir() && n.sess != nil && n.sess.Dirty() && !n.unlinked &&
-			(n.newFile || (n.st.HasAttr && n.st.Attr.HasOwner && n.st.Attr.Mode != 0))
+			(n.newFile || (n.st.HasAttr && n.st.Attr.Mode != 0))
 		if deferred {
 			n.st.Attr, n.st.HasAttr = a, true
 		}

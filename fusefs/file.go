@@ -80,7 +80,7 @@ func (n *node) flush(ctx context.Context) syscall.Errno {
 		return 0
 	}
 	up := vfs.Upload{Pre: pre, MTime: sess.MTime(), Stream: sess.TakeStream()}
-	if newFile || (st.HasAttr && st.Attr.HasOwner && st.Attr.Mode != 0) {
+	if newFile || (st.HasAttr && st.Attr.Mode != 0) {
 		a := st.Attr
 		up.Attr = &a
 	}

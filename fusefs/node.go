@@ -321,7 +321,7 @@ func (n *node) fillAttr(a *fuse.Attr) {
 	}
 	a.Mode = modeType(st) | perm
 	a.Uid, a.Gid = n.m.uid, n.m.gid
-	if st.HasAttr && st.Attr.HasOwner {
+	if st.HasAttr {
 		a.Uid, a.Gid = st.Attr.UID, st.Attr.GID
 	}
 	mtime := n.m.fs.Started()

@@ -170,7 +170,7 @@ func TestClientExtension(t *testing.T) {
 		t.Errorf("List(d/) = %q, want %q", names, want)
 	}
 
-	if err := cl.RenameAttrs(ctx, dom, "d", "e"); err != nil {
+	if _, err := cl.RenameAttrs(ctx, dom, "d", "e"); err != nil {
 		t.Errorf("RenameAttrs = %v", err)
 	}
 	if _, err := cl.GetAttr(ctx, dom, "e/a.txt"); err != nil {

@@ -154,3 +154,32 @@ func TestFUSEPermissions(t *testing.T) {
 		t.Errorf("after renaming onto an empty directory: %v", err)
 	}
 }
+
+// TestFUSEFirstAttrRowKeepsOwner: a file stored by a stock client has no
+// attribute row and shows the mount's uid/gid options. chmod gives it its
+// first row, which must record that owner too, not root's: a second mount
+// (other options) sees the owner the first one showed.
+func TestFUSEFirstAttrRowKeepsOwner(t *testing.T) {
+	testenv.RequireFUSE(t)
+	c := StartCluster(t, ClusterOpts{})
+	cl := c.Client(t)
+	if _, err := cl.Store(t.Context(), c.Opts.Domain, "plain", c.Opts.Class, strings.NewReader("data"), 4); err != nil {
+		t.Fatal(err)
+	}
+	m := mountMogfs(t, c, "uid=1000,gid=1001")
+	p := filepath.Join(m.Dir, "plain")
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil || st.Uid != 1000 || st.Gid != 1001 {
+		t.Fatalf("before chmod: uid %d gid %d, %v; want the mount's 1000:1001", st.Uid, st.Gid, err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := mountMogfs(t, c, "uid=2000,gid=2001")
+	if err := syscall.Stat(filepath.Join(other.Dir, "plain"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 1000 || st.Gid != 1001 || st.Mode&0o7777 != 0o600 {
+		t.Errorf("another mount after chmod: uid %d gid %d mode %o; want 1000:1001 0600", st.Uid, st.Gid, st.Mode&0o7777)
+	}
+}

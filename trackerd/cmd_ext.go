@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"mogfs/protocol"
 	"mogfs/trackerd/meta"
@@ -15,56 +14,10 @@ import (
 // mount, and a delimiter-style directory listing. Stock clients never send
 // them.
 
-// formatTime renders unix seconds with a nanosecond fraction when there is
-// one; "" for the zero time (not recorded).
-func formatTime(tm time.Time) string {
-	if tm.IsZero() {
-		return ""
-	}
-	if tm.Nanosecond() == 0 {
-		return strconv.FormatInt(tm.Unix(), 10)
-	}
-	return fmt.Sprintf("%d.%09d", tm.Unix(), tm.Nanosecond())
-}
-
-// parseTime parses "sec[.frac]"; "" is the zero time.
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	secStr, frac, _ := strings.Cut(s, ".")
-	sec, err := strconv.ParseInt(secStr, 10, 64)
-	if err != nil {
-		return time.Time{}, err
-	}
-	var ns int64
-	if frac != "" {
-		if len(frac) > 9 {
-			frac = frac[:9]
-		}
-		frac += strings.Repeat("0", 9-len(frac))
-		if ns, err = strconv.ParseInt(frac, 10, 64); err != nil {
-			return time.Time{}, err
-		}
-	}
-	return time.Unix(sec, ns), nil
-}
-
-func attrReply(a meta.Attr, prefix string, out reply) {
-	out[prefix+"isdir"] = boolStr(a.IsDir)
-	out[prefix+"mode"] = strconv.FormatUint(uint64(a.Mode), 8)
-	out[prefix+"uid"] = strconv.FormatUint(uint64(a.UID), 10)
-	out[prefix+"gid"] = strconv.FormatUint(uint64(a.GID), 10)
-	out[prefix+"mtime"] = formatTime(a.MTime)
-	out[prefix+"ctime"] = formatTime(a.CTime)
-	out[prefix+"atime"] = formatTime(a.ATime)
-	out[prefix+"target"] = a.Target
-	if a.Ino != 0 {
-		out[prefix+"ino"] = strconv.FormatInt(a.Ino, 10)
-	}
-	if a.Rdev != 0 {
-		out[prefix+"rdev"] = strconv.FormatUint(a.Rdev, 10)
-	}
+// extAttr is a stored attribute row as the extension carries it.
+func extAttr(a meta.Attr) protocol.Attr {
+	return protocol.Attr{IsDir: a.IsDir, Mode: a.Mode, UID: a.UID, GID: a.GID, MTime: a.MTime, CTime: a.CTime,
+		ATime: a.ATime, Target: a.Target, Ino: a.Ino, Rdev: a.Rdev}
 }
 
 func (t *Tracker) cmdGetAttr(r *request) (reply, error) {
@@ -80,7 +33,7 @@ func (t *Tracker) cmdGetAttr(r *request) (reply, error) {
 		return nil, dbErr("getattr", err)
 	}
 	out := reply{}
-	attrReply(a, "", out)
+	extAttr(a).Encode("", out)
 	return out, nil
 }
 
@@ -114,68 +67,17 @@ func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
 	return reply{}, nil
 }
 
-// parseAttrArgs reads the attribute arguments prefix+"mode", "uid", "gid",
-// "mtime", "ctime", "atime" (and, without a prefix, mogfs_setattr's "isdir"
-// and "target") into a, keeping the fields whose argument is absent. It
-// reports whether any prefixed argument was present.
+// parseAttrArgs reads the attribute arguments under prefix ("", or
+// create_close's "attr_") into a, keeping the fields whose argument is
+// absent. It reports whether any was present.
 func parseAttrArgs(r *request, prefix string, a *meta.Attr) (present bool, err error) {
-	bad := func(k string) error { return protocol.Errf("bad_params", "invalid %s %q", k, r.get(k)) }
-	if prefix == "" && r.has("isdir") {
-		a.IsDir = r.truthy("isdir")
+	x := extAttr(*a)
+	present, err = protocol.DecodeAttr(func(k string) (string, bool) { v, ok := r.args[k]; return v, ok }, prefix, &x)
+	if err != nil {
+		return present, protocol.Errf("bad_params", "%v", err)
 	}
-	if r.has(prefix + "mode") {
-		present = true
-		n, err := strconv.ParseUint(r.get(prefix+"mode"), 8, 32)
-		if err != nil {
-			return present, bad(prefix + "mode")
-		}
-		a.Mode = uint32(n)
-	}
-	for _, f := range []struct {
-		k string
-		p *uint32
-	}{{"uid", &a.UID}, {"gid", &a.GID}} {
-		if k := prefix + f.k; r.has(k) {
-			present = true
-			n, err := strconv.ParseUint(r.get(k), 10, 32)
-			if err != nil {
-				return present, bad(k)
-			}
-			*f.p = uint32(n)
-		}
-	}
-	for _, f := range []struct {
-		k string
-		p *time.Time
-	}{{"mtime", &a.MTime}, {"ctime", &a.CTime}, {"atime", &a.ATime}} {
-		if k := prefix + f.k; r.has(k) {
-			present = true
-			tm, err := parseTime(r.get(k))
-			if err != nil {
-				return present, bad(k)
-			}
-			*f.p = tm
-		}
-	}
-	if k := prefix + "rdev"; r.has(k) {
-		present = true
-		n, err := strconv.ParseUint(r.get(k), 10, 64)
-		if err != nil {
-			return present, bad(k)
-		}
-		a.Rdev = n
-	}
-	if k := prefix + "ino"; r.has(k) {
-		present = true
-		n, err := strconv.ParseInt(r.get(k), 10, 64)
-		if err != nil || n < 0 {
-			return present, bad(k)
-		}
-		a.Ino = n
-	}
-	if prefix == "" && r.has("target") {
-		a.Target = r.get("target")
-	}
+	a.IsDir, a.Mode, a.UID, a.GID, a.Target, a.Ino, a.Rdev = x.IsDir, x.Mode, x.UID, x.GID, x.Target, x.Ino, x.Rdev
+	a.MTime, a.CTime, a.ATime = x.MTime, x.CTime, x.ATime
 	return present, nil
 }
 
@@ -300,35 +202,23 @@ type entry struct {
 // there are any. Absent fields are left out (a reader takes them as
 // empty): most entries of a big listing have no attribute row.
 func entryReply(dom *domainInfo, e entry, p string, out reply) {
-	name, isDir, f, a, hasAttr := e.name, e.isDir, e.file, e.attr, e.hasAttr
-	out[p+"name"] = name
-	typ := "dir"
-	if special := specialType(a); hasAttr && !isDir && special != "" {
-		// A fifo, socket or device node: attributes only, no key.
-		attrReply(a, p, out)
-		out[p+"type"] = special
-		return
+	x := protocol.Entry{Name: e.name, Type: "dir"}
+	if e.hasAttr {
+		a := extAttr(e.attr)
+		x.Attr = &a
 	}
-	if !isDir {
-		typ = "file"
-		out[p+"fid"] = strconv.FormatInt(f.FID, 10)
-		out[p+"length"] = strconv.FormatInt(f.Length, 10)
-		out[p+"class"] = dom.byID[f.ClassID].Name
-		out[p+"devcount"] = strconv.Itoa(f.DevCount)
-		if e.key != "" {
-			out[p+"key"] = e.key
+	switch special := specialType(e.attr); {
+	case e.hasAttr && !e.isDir && special != "":
+		x.Type = special // a fifo, socket or device node: attributes only, no key
+	case !e.isDir:
+		x.Type = "file"
+		if e.hasAttr && e.attr.Mode&0o170000 == 0o120000 {
+			x.Type = "symlink"
 		}
-		if e.nlink > 0 {
-			out[p+"nlink"] = strconv.Itoa(e.nlink)
-		}
+		x.FID, x.Length, x.Class, x.DevCount = e.file.FID, e.file.Length, dom.byID[e.file.ClassID].Name, e.file.DevCount
+		x.Key, x.Nlink = e.key, e.nlink
 	}
-	if hasAttr {
-		if !isDir && a.Mode&0o170000 == 0o120000 {
-			typ = "symlink"
-		}
-		attrReply(a, p, out)
-	}
-	out[p+"type"] = typ
+	x.Encode(p, out)
 }
 
 // specialType names the type of a special file's attributes ("fifo",

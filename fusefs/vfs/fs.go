@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -112,15 +111,14 @@ func (fs *FS) Started() time.Time { return fs.started }
 
 // Domains lists the tracker's domains, sorted.
 func (fs *FS) Domains(ctx context.Context) ([]string, error) {
-	r, err := fs.c.Do(ctx, "get_domains", nil)
+	ds, err := fs.c.Domains(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := strconv.Atoi(r["domains"])
-	out := make([]string, 0, n)
-	for i := 1; i <= n; i++ {
-		if d := r["domain"+strconv.Itoa(i)]; d != "" {
-			out = append(out, d)
+	out := make([]string, 0, len(ds))
+	for _, d := range ds {
+		if d.Name != "" {
+			out = append(out, d.Name)
 		}
 	}
 	sort.Strings(out)
@@ -151,31 +149,20 @@ func (fs *FS) Lookup(ctx context.Context, domain, dir, seg string) (Stat, error)
 
 // lookup is Lookup from the tracker.
 func (fs *FS) lookup(ctx context.Context, domain, dir, seg string) (Stat, error) {
-	r, err := fs.optional(ctx, "mogfs_lookup", &fs.noLookup, map[string]string{"domain": domain, "dir": dir, "name": seg})
+	var e client.Entry
+	err := fs.optional(&fs.noLookup, func() (err error) {
+		e, err = fs.c.Lookup(ctx, domain, dir, seg)
+		return err
+	})
 	switch {
 	case err == nil:
-		return parseEntry(r, ""), nil
+		return statOf(e), nil
 	case protocol.IsCode(err, "unknown_key"):
 		return Stat{}, ErrNotFound
 	case errors.Is(err, ErrNotSupported):
 		return fs.lookupSplit(ctx, domain, dir, seg)
 	}
 	return Stat{}, err
-}
-
-// optional runs an extension command that a tracker with the extension may
-// still lack (an older mogfs tracker): its unknown_command is remembered in
-// missing and is ErrNotSupported, without giving up the extension.
-func (fs *FS) optional(ctx context.Context, cmd string, missing *atomic.Bool, args map[string]string) (map[string]string, error) {
-	if fs.noExt.Load() || missing.Load() {
-		return nil, ErrNotSupported
-	}
-	r, err := fs.c.Do(ctx, cmd, args)
-	if protocol.IsCode(err, "unknown_command") {
-		missing.Store(true)
-		return nil, ErrNotSupported
-	}
-	return r, err
 }
 
 // lookupSplit is Lookup through the stock commands: file_info and the
@@ -397,7 +384,7 @@ func (fs *FS) Mkdir(ctx context.Context, domain, dir string, mode, uid, gid uint
 		// Nothing of mode or owner is kept: show what later lookups will.
 		return Stat{Kind: KindDir}, nil
 	}
-	a := Attr{IsDir: true, Mode: m, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Ino: ino}
+	a := Attr{IsDir: true, Mode: m, UID: uid, GID: gid, MTime: now, CTime: now, Ino: ino}
 	if err == nil {
 		fs.fresh.made(domain, dir, fs.opt.EntryTimeout)
 	}
@@ -441,10 +428,13 @@ func (fs *FS) UnlinkName(ctx context.Context, domain, key string) (promoted stri
 	if err := fs.settle(ctx, domain, key); err != nil {
 		return "", err
 	}
-	r, err := fs.optional(ctx, "mogfs_unlink", &fs.noUnlink, map[string]string{"domain": domain, "path": key})
+	err = fs.optional(&fs.noUnlink, func() (err error) {
+		promoted, err = fs.c.Unlink(ctx, domain, key)
+		return err
+	})
 	switch {
 	case err == nil:
-		return r["promoted"], nil
+		return promoted, nil
 	case protocol.IsCode(err, "unknown_key"):
 		return "", ErrNotFound
 	case !errors.Is(err, ErrNotSupported):
@@ -485,9 +475,11 @@ func (fs *FS) Link(ctx context.Context, domain, target, path string, a Attr) (St
 	if err := fs.settle(ctx, domain, target, path); err != nil {
 		return Stat{}, err
 	}
-	r, err := fs.optional(ctx, "mogfs_link", &fs.noLink, map[string]string{
-		"domain": domain, "target": target, "path": path, "mode": strconv.FormatUint(uint64(a.Mode), 8),
-		"uid": strconv.FormatUint(uint64(a.UID), 10), "gid": strconv.FormatUint(uint64(a.GID), 10)})
+	var e client.Entry
+	err := fs.optional(&fs.noLink, func() (err error) {
+		e, err = fs.c.Link(ctx, domain, target, path, a)
+		return err
+	})
 	switch {
 	case protocol.IsCode(err, "unknown_key"):
 		return Stat{}, ErrNotFound
@@ -496,7 +488,7 @@ func (fs *FS) Link(ctx context.Context, domain, target, path string, a Attr) (St
 	case err != nil:
 		return Stat{}, err
 	}
-	return parseEntry(r, ""), nil
+	return statOf(e), nil
 }
 
 // Mknod makes a special file (fifo, socket, character or block device):
@@ -509,7 +501,7 @@ func (fs *FS) Mknod(ctx context.Context, domain, key string, mode uint32, rdev u
 	now := time.Now()
 	ino := int64(DirIno(domain, key))
 	err := fs.setAttr(ctx, domain, key, AttrChange{Mode: &mode, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Ino: &ino, Rdev: &rdev})
-	a := Attr{Mode: mode, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Ino: ino, Rdev: rdev}
+	a := Attr{Mode: mode, UID: uid, GID: gid, MTime: now, CTime: now, Ino: ino, Rdev: rdev}
 	return Stat{Kind: KindSpecial, Attr: a, HasAttr: true}, err
 }
 
@@ -523,11 +515,11 @@ func (fs *FS) RenameSpecial(ctx context.Context, domain, from, to string) error 
 	if err := fs.Unlink(ctx, domain, to); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	r, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to})
+	existed, err := fs.renameAttrs(ctx, domain, from, to)
 	if err != nil {
 		return err
 	}
-	if r["existed"] != "1" {
+	if !existed {
 		return ErrNotFound
 	}
 	return nil
@@ -558,7 +550,7 @@ func (fs *FS) RenameFile(ctx context.Context, domain, from, to string) error {
 	if err := fs.delAttr(ctx, domain, to); err != nil {
 		return err
 	}
-	if _, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": from, "to": to}); err != nil && !errors.Is(err, ErrNotSupported) {
+	if _, err := fs.renameAttrs(ctx, domain, from, to); err != nil && !errors.Is(err, ErrNotSupported) {
 		return err
 	}
 	return nil
@@ -608,7 +600,7 @@ func (fs *FS) RenameDir(ctx context.Context, domain, from, to string, ino uint64
 		}
 	}
 	fs.local.rename(domain, from, to)
-	_, err := fs.extension(ctx, "mogfs_renameattrs", map[string]string{"domain": domain, "from": AttrPath(from), "to": AttrPath(to)})
+	_, err := fs.renameAttrs(ctx, domain, AttrPath(from), AttrPath(to))
 	if errors.Is(err, ErrNotSupported) {
 		return nil
 	}
@@ -674,7 +666,7 @@ func (fs *FS) Symlink(ctx context.Context, domain, key, target string, uid, gid 
 	}
 	now := time.Now()
 	mode := uint32(syscall.S_IFLNK | 0o777)
-	a := Attr{Mode: mode, UID: uid, GID: gid, HasOwner: true, MTime: now, CTime: now, Target: target, Ino: fid}
+	a := Attr{Mode: mode, UID: uid, GID: gid, MTime: now, CTime: now, Target: target, Ino: fid}
 	err = fs.setAttr(ctx, domain, key, AttrChange{Mode: &mode, UID: &uid, GID: &gid, MTime: &now, CTime: &now, Target: &target, Ino: &fid})
 	return Stat{Kind: KindSymlink, FID: fid, Attr: a, HasAttr: true}, err
 }
@@ -717,20 +709,16 @@ func (fs *FS) Load(domain, key string) LoadFunc {
 
 // Statfs returns total and used bytes over all devices that are not dead.
 func (fs *FS) Statfs(ctx context.Context) (total, used uint64, err error) {
-	r, err := fs.c.Do(ctx, "get_devices", nil)
+	devs, err := fs.c.Devices(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	n, _ := strconv.Atoi(r["devices"])
-	for i := 1; i <= n; i++ {
-		p := "dev" + strconv.Itoa(i) + "_"
-		if r[p+"status"] == "dead" {
+	for _, d := range devs {
+		if d.Status == "dead" {
 			continue
 		}
-		t, _ := strconv.ParseUint(r[p+"mb_total"], 10, 64)
-		u, _ := strconv.ParseUint(r[p+"mb_used"], 10, 64)
-		total += t << 20
-		used += u << 20
+		total += uint64(max(d.MBTotal, 0)) << 20
+		used += uint64(max(d.MBUsed, 0)) << 20
 	}
 	return total, used, nil
 }

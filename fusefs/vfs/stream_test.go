@@ -94,7 +94,7 @@ func (e *streamEnv) settlePool(t *testing.T) {
 func (e *streamEnv) upload(t *testing.T, s *Session, pre *PreOpen, key string) error {
 	t.Helper()
 	// A new file's attributes ride on the create_close, as the mount's.
-	a := Attr{Mode: syscall.S_IFREG | 0o644, HasOwner: true, MTime: time.Now(), CTime: time.Now()}
+	a := Attr{Mode: syscall.S_IFREG | 0o644, MTime: time.Now(), CTime: time.Now()}
 	up := Upload{Pre: pre, MTime: a.MTime, Stream: s.TakeStream(), Attr: &a}
 	_, _, err := s.Upload(t.Context(), e.fs.StoreSession(e.domain, key, up))
 	return err

@@ -384,10 +384,10 @@ func (w *Writeback) Amend(domain, key string, ch AttrChange) bool {
 		a.Mode = a.Mode&^0o7777 | *ch.Mode&0o7777
 	}
 	if ch.UID != nil {
-		a.UID, a.HasOwner = *ch.UID, true
+		a.UID = *ch.UID
 	}
 	if ch.GID != nil {
-		a.GID, a.HasOwner = *ch.GID, true
+		a.GID = *ch.GID
 	}
 	if ch.MTime != nil {
 		a.MTime, e.Meta.MTime = *ch.MTime, *ch.MTime

@@ -27,7 +27,7 @@ func TestWritebackResume(t *testing.T) {
 		key := fmt.Sprintf("wb/f%d", i)
 		body := bytes.Repeat([]byte{byte('a' + i)}, 1000*(i+1))
 		want[key] = body
-		a := Attr{Mode: syscall.S_IFREG | 0o640, HasOwner: true, MTime: time.Unix(1700000000, 0), CTime: time.Now()}
+		a := Attr{Mode: syscall.S_IFREG | 0o640, MTime: time.Unix(1700000000, 0), CTime: time.Now()}
 		_, err := wb.Queue(ctx, e.domain, key, bytes.NewReader(body), int64(len(body)), e.fs.PreOpen(e.domain, key), &a, a.MTime)
 		must(t, err)
 	}
@@ -152,7 +152,7 @@ func TestWritebackAmend(t *testing.T) {
 	e, wb := queueEnv(t)
 	ctx := t.Context()
 	var err error
-	a := Attr{Mode: syscall.S_IFREG | 0o600, HasOwner: true, MTime: time.Now(), CTime: time.Now()}
+	a := Attr{Mode: syscall.S_IFREG | 0o600, MTime: time.Now(), CTime: time.Now()}
 	body := []byte("amended")
 	_, err = wb.Queue(ctx, e.domain, "am", bytes.NewReader(body), int64(len(body)), nil, &a, a.MTime)
 	must(t, err)
@@ -190,7 +190,7 @@ func TestWritebackListing(t *testing.T) {
 	wb, err := e.fs.NewWriteback(filepath.Join(t.TempDir(), "wb"), 1)
 	must(t, err)
 	defer wb.Close()
-	a := Attr{Mode: syscall.S_IFREG | 0o644, HasOwner: true, MTime: time.Now(), CTime: time.Now()}
+	a := Attr{Mode: syscall.S_IFREG | 0o644, MTime: time.Now(), CTime: time.Now()}
 	for key, body := range map[string]string{"ls/new": "queued", "ls/stored": "new", "ls/sub/deep": "not a child"} {
 		_, err := wb.Queue(ctx, e.domain, key, bytes.NewReader([]byte(body)), int64(len(body)), nil, &a, a.MTime)
 		must(t, err)
