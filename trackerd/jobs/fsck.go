@@ -13,7 +13,7 @@ import (
 // Fsck holds the fsck control commands. Its state lives in server_settings
 // (fsck_* keys) so every tracker sharing the database sees the same run.
 type Fsck struct {
-	store    *meta.Store
+	store    Store
 	hostname string
 }
 

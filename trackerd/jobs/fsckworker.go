@@ -98,7 +98,7 @@ func (fi *fsckInjector) inject(ctx context.Context) error {
 	return f.set(ctx, "fsck_highest_fid_checked", strconv.FormatInt(last, 10))
 }
 
-func settingInt(ctx context.Context, st *meta.Store, key string, def int64) int64 {
+func settingInt(ctx context.Context, st Store, key string, def int64) int64 {
 	v, ok, err := st.Setting(ctx, key)
 	if err != nil || !ok {
 		return def

@@ -28,7 +28,7 @@ var endOfTime = time.Unix(2147483647, 0)
 // Config configures the background jobs. Zero fields take the original's
 // defaults.
 type Config struct {
-	Store   *meta.Store
+	Store   Store
 	Monitor *monitor.Monitor
 	Logger  *slog.Logger // default: discard
 

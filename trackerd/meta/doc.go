@@ -19,6 +19,12 @@
 // nexttry to now+lease inside one transaction, so two trackers never claim
 // the same row and a crashed claimer's rows come due again.
 //
+// Conventions: every method takes ctx first; "not found" is ErrNotFound (or
+// a more specific sentinel from errors.go); uniqueness violations are
+// ErrExists; nothing here formats wire errors. Consumers declare the small
+// interface they use (jobs.Store, monitor.Store, status.Store); the
+// conformance suite metatest runs every method against both databases.
+//
 // Times are unix seconds in the database (mogfs_attr times are unix
 // nanoseconds) and time.Time in the API; nexttry 0 reads back as the zero
 // time.

@@ -122,7 +122,7 @@ func (s *Store) Dialect() string { return s.d.name() }
 // DB returns the read pool, for tests and diagnostics that need raw SQL.
 func (s *Store) DB() *sql.DB { return s.r }
 
-// Now returns the database's unix time.
+// Now returns the database's unix time (UNIX_TIMESTAMP / strftime).
 func (s *Store) Now(ctx context.Context) (time.Time, error) {
 	n, err := s.now(ctx, s.r)
 	if err != nil {

@@ -136,7 +136,12 @@ func (s *Store) DeleteTempFile(ctx context.Context, fid int64) error {
 	return nil
 }
 
-// CloseFile commits a create_close in one transaction (see Contract).
+// CloseFile commits a create_close in one transaction: deletes the
+// tempfile row (ErrNoTempFile if none), replaces an existing file with the
+// same (dmid, key) by queueing the old fid for deletion, inserts file_on,
+// replaces the file row with devcount 1, stores the checksum if given, and
+// queues the fid for replication (nexttry 0). It returns the old fid
+// replaced (0 if none).
 func (s *Store) CloseFile(ctx context.Context, a CloseArgs) (oldFID int64, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		ctx := s.stmtCtx(ctx)

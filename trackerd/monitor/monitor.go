@@ -31,7 +31,7 @@ const maxParallelHosts = 20
 
 // Config configures a Monitor. Zero fields take the original's defaults.
 type Config struct {
-	Store          *meta.Store
+	Store          Store
 	Logger         *slog.Logger  // default: discard
 	Interval       time.Duration // between rounds; default 2.5 s
 	WriteTestEvery time.Duration // write test period per device; default 15 s

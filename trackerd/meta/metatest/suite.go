@@ -9,7 +9,7 @@ import (
 	"mogfs/trackerd/meta"
 )
 
-// Run runs the conformance suite: every Contract method against a real
+// Run runs the conformance suite: every Store method against a real
 // database made by newDB, including reopen, concurrency and paging cases.
 func Run(t *testing.T, newDB NewDB) {
 	cases := []struct {
