@@ -129,94 +129,40 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if n, ok := r.int64Arg("limit"); ok && n > 0 {
 		limit = int(min(n, 10000))
 	}
-	ents, next, done, err := t.store.ListDir(r.ctx, dom.ID, P, r.get("after"), limit)
-	if err != nil {
-		return nil, dbErr("list", err)
-	}
-	paths := make([]string, len(ents))
-	for i, e := range ents {
-		paths[i] = P + e.Name
-	}
-	attrs, err := t.store.GetAttrs(r.ctx, dom.ID, paths)
-	if err != nil {
-		return nil, dbErr("getattrs", err)
-	}
-	// Hard links: the file rows and attributes of the keys they name, and
-	// every file's count of other names: a statement each for the page.
-	var linked, fileKeys []string
-	for i, e := range ents {
-		if a := attrs[paths[i]]; a.LinkKey != "" {
-			linked = append(linked, a.LinkKey)
-			fileKeys = append(fileKeys, a.LinkKey)
-		} else if !e.IsDir && !e.Special {
-			fileKeys = append(fileKeys, paths[i])
-		}
-	}
-	var linkFiles map[string]meta.File
-	var linkAttrs map[string]meta.Attr
-	if len(linked) > 0 {
-		if linkFiles, err = t.store.FilesByKeys(r.ctx, dom.ID, linked); err != nil {
-			return nil, dbErr("list links", err)
-		}
-		if linkAttrs, err = t.store.GetAttrs(r.ctx, dom.ID, linked); err != nil {
-			return nil, dbErr("list links", err)
-		}
-	}
-	counts, err := t.store.LinkCounts(r.ctx, dom.ID, fileKeys)
+	ents, next, done, err := t.store.ListEntries(r.ctx, dom.ID, P, r.get("after"), limit)
 	if err != nil {
 		return nil, dbErr("list", err)
 	}
 	out := reply{"done": boolStr(done), "next_after": next}
-	n := 0 // entries replied: a link whose key went is left out
 	for i, e := range ents {
-		a, hasAttr := attrs[paths[i]]
-		en := entry{name: e.Name, isDir: e.IsDir, file: e.File, attr: a, hasAttr: hasAttr, nlink: 1 + counts[paths[i]]}
-		if k := a.LinkKey; k != "" {
-			f, ok := linkFiles[k]
-			if !ok {
-				continue // the key it named is gone (deleted by a stock client)
-			}
-			en.file, en.key, en.nlink = f, k, 1+counts[k]
-			en.attr, en.hasAttr = linkAttrs[k], true
-		}
-		n++
-		entryReply(dom, en, "e"+strconv.Itoa(n)+"_", out)
+		entryReply(dom, e, "e"+strconv.Itoa(i+1)+"_", out)
 	}
-	out["count"] = strconv.Itoa(n)
+	out["count"] = strconv.Itoa(len(ents))
 	return out, nil
 }
 
 // entry is one directory entry as mogfs_list and mogfs_lookup describe it.
-type entry struct {
-	name    string
-	isDir   bool
-	file    meta.File // a file's row
-	attr    meta.Attr
-	hasAttr bool
-	key     string // the key holding the file when it is not the entry's own path (a hard link)
-	nlink   int    // a file's names
-}
 
 // entryReply writes one directory entry (mogfs_list, mogfs_lookup) under
 // prefix p: name, type, the file row of a file, and the attributes when
 // there are any. Absent fields are left out (a reader takes them as
 // empty): most entries of a big listing have no attribute row.
-func entryReply(dom *domainInfo, e entry, p string, out reply) {
-	x := protocol.Entry{Name: e.name, Type: "dir"}
-	if e.hasAttr {
-		a := extAttr(e.attr)
+func entryReply(dom *domainInfo, e meta.Entry, p string, out reply) {
+	x := protocol.Entry{Name: e.Name, Type: "dir"}
+	if e.HasAttr {
+		a := extAttr(e.Attr)
 		x.Attr = &a
 	}
-	switch special := specialType(e.attr); {
-	case e.hasAttr && !e.isDir && special != "":
+	switch special := specialType(e.Attr); {
+	case e.HasAttr && !e.IsDir && special != "":
 		x.Type = special // a fifo, socket or device node: attributes only, no key
-	case !e.isDir:
+	case !e.IsDir:
 		x.Type = "file"
-		if e.hasAttr && e.attr.Mode&0o170000 == 0o120000 {
+		if e.HasAttr && e.Attr.Mode&0o170000 == 0o120000 {
 			x.Type = "symlink"
 		}
-		x.FID, x.Length, x.Class, x.DevCount = e.file.FID, e.file.Length, dom.byID[e.file.ClassID].Name, e.file.DevCount
-		x.Key, x.Nlink = e.key, e.nlink
+		x.FID, x.Length, x.Class, x.DevCount = e.File.FID, e.File.Length, dom.byID[e.File.ClassID].Name, e.File.DevCount
+		x.Key, x.Nlink = e.Key, e.Nlink
 	}
 	x.Encode(p, out)
 }
@@ -239,16 +185,8 @@ func specialType(a meta.Attr) string {
 }
 
 // cmdLookup finds one name in directory prefix P: the entry mogfs_list
-// would give for it, or unknown_key. It answers with a few indexed point
-// queries, whatever the directory's size: the key P+name (file, by the
-// (dmid, dkey) unique index) and its attribute row (mogfs_attr's primary
-// key: a file's attributes, an explicit directory, a special file or a
-// hard link); then for a file the count of its other names (the
-// (dmid, linkkey) index), for a hard link also the file row and attributes
-// of the key it names, and for a miss one probe each for a key and an
-// explicit directory below P+name+"/" (HasChildren). At most five. An
-// explicit directory wins over a key of the same name, as the mount has
-// always resolved it.
+// would give for it (meta.Store.LookupEntry: at most five indexed point
+// queries, whatever the directory's size), or unknown_key.
 func (t *Tracker) cmdLookup(r *request) (reply, error) {
 	dom, err := t.checkDomain(r)
 	if err != nil {
@@ -261,60 +199,15 @@ func (t *Tracker) cmdLookup(r *request) (reply, error) {
 	if strings.Contains(name, "/") {
 		return nil, protocol.Errf("bad_params", "name contains /")
 	}
-	key := P + name
-	f, ferr := t.store.FileByKey(r.ctx, dom.ID, key)
-	if ferr != nil && !isNotFound(ferr) {
-		return nil, dbErr("lookup", ferr)
-	}
-	a, aerr := t.store.GetAttr(r.ctx, dom.ID, key)
-	if aerr != nil && !isNotFound(aerr) {
-		return nil, dbErr("lookup", aerr)
-	}
-	hasAttr := aerr == nil
-	isDir := hasAttr && a.IsDir
-	if ferr != nil && hasAttr && a.IsSpecial() {
-		out := reply{}
-		entryReply(dom, entry{name: name, attr: a, hasAttr: true}, "", out)
-		return out, nil
-	}
-	storage := ""
-	if hasAttr && a.LinkKey != "" {
-		// A hard link: the file is the key it names, with its attributes.
-		storage = a.LinkKey
-		if f, ferr = t.store.FileByKey(r.ctx, dom.ID, storage); ferr != nil {
-			if isNotFound(ferr) {
-				return nil, protocol.Err("unknown_key") // the key went (a stock client's delete)
-			}
-			return nil, dbErr("lookup", ferr)
-		}
-		if pa, err := t.store.GetAttr(r.ctx, dom.ID, storage); err == nil {
-			a = pa
-		}
-	}
-	if ferr != nil && !isDir {
-		sub, err := t.store.HasChildren(r.ctx, dom.ID, key+"/")
-		if err != nil {
-			return nil, dbErr("lookup", err)
-		}
-		if !sub {
-			return nil, protocol.Err("unknown_key")
-		}
-		isDir = true
-	}
-	nlink := 1
-	if !isDir {
-		holder := key
-		if storage != "" {
-			holder = storage
-		}
-		counts, err := t.store.LinkCounts(r.ctx, dom.ID, []string{holder})
-		if err != nil {
-			return nil, dbErr("lookup", err)
-		}
-		nlink += counts[holder]
+	e, err := t.store.LookupEntry(r.ctx, dom.ID, P, name)
+	switch {
+	case isNotFound(err):
+		return nil, protocol.Err("unknown_key")
+	case err != nil:
+		return nil, dbErr("lookup", err)
 	}
 	out := reply{}
-	entryReply(dom, entry{name: name, isDir: isDir, file: f, attr: a, hasAttr: hasAttr, key: storage, nlink: nlink}, "", out)
+	entryReply(dom, e, "", out)
 	return out, nil
 }
 
@@ -354,7 +247,7 @@ func (t *Tracker) cmdLink(r *request) (reply, error) {
 	}
 	name := path[strings.LastIndexByte(path, '/')+1:]
 	out := reply{}
-	entryReply(dom, entry{name: name, file: f, attr: pa, hasAttr: true, key: key, nlink: 1 + counts[key]}, "", out)
+	entryReply(dom, meta.Entry{Name: name, File: f, Attr: pa, HasAttr: true, Key: key, Nlink: 1 + counts[key]}, "", out)
 	return out, nil
 }
 

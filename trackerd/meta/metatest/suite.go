@@ -45,6 +45,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ListDirRandom", testListDirRandom},
 		{"AttrIno", testAttrIno},
 		{"Links", testLinks},
+		{"Entries", testEntries},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -338,4 +339,73 @@ func testLinks(t *testing.T, newDB NewDB) {
 func renameAttrs(ctx context.Context, s *meta.Store, dmid int, from, to string) error {
 	_, err := s.RenameAttrs(ctx, dmid, from, to)
 	return err
+}
+
+// testEntries: ListEntries resolves a page for the mount (attributes, hard
+// links through the key they name, name counts; a link whose key is gone
+// left out), and LookupEntry gives each name exactly the entry the listing
+// gave it.
+func testEntries(t *testing.T, newDB NewDB) {
+	s := Open(t, newDB(t))
+	ctx := ctxT(t)
+	dm := newDomain(t, s, "entries")
+	fid := newFile(t, s, dm.ID, "d/f", 1)
+	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d/f", Mode: 0o100640, UID: 7, GID: 8, Ino: fid}), "SetAttr(file)")
+	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d/sub", IsDir: true, Mode: 0o40755}), "SetAttr(dir)")
+	newFile(t, s, dm.ID, "d/imp/x", 1)
+	must(t, s.SetAttr(ctx, meta.Attr{DomainID: dm.ID, Path: "d/fifo", Mode: 0o10644}), "SetAttr(fifo)")
+	_, _, err := s.Link(ctx, dm.ID, "d/f", "d/l", meta.Attr{})
+	must(t, err, "Link(d/l)")
+	newFile(t, s, dm.ID, "gone/k", 1)
+	_, _, err = s.Link(ctx, dm.ID, "gone/k", "d/dead", meta.Attr{Mode: 0o100600})
+	must(t, err, "Link(d/dead)")
+	_, err = s.DeleteFile(ctx, dm.ID, "gone/k") // a stock client's delete: the link row stays
+	must(t, err, "DeleteFile")
+
+	var got []meta.Entry
+	for after := ""; ; {
+		page, next, done, err := s.ListEntries(ctx, dm.ID, "d/", after, 2)
+		must(t, err, "ListEntries")
+		got = append(got, page...)
+		if done {
+			break
+		}
+		after = next
+	}
+	names := make([]string, len(got))
+	for i, e := range got {
+		names[i] = e.Name
+	}
+	if want := []string{"f", "fifo", "imp", "l", "sub"}; !slices.Equal(names, want) {
+		t.Fatalf("ListEntries(d/) = %q, want %q", names, want)
+	}
+	byName := map[string]meta.Entry{}
+	for _, e := range got {
+		byName[e.Name] = e
+	}
+	if f := byName["f"]; f.File.FID != fid || f.Nlink != 2 || !f.HasAttr || f.Attr.UID != 7 || f.Key != "" {
+		t.Errorf("entry f = %+v", f)
+	}
+	if l := byName["l"]; l.File.FID != fid || l.Key != "d/f" || l.Nlink != 2 || l.Attr.Mode != 0o100640 || l.Attr.UID != 7 {
+		t.Errorf("entry l (a link to d/f) = %+v", l)
+	}
+	if e := byName["imp"]; !e.IsDir || e.HasAttr {
+		t.Errorf("entry imp (an implicit directory) = %+v", e)
+	}
+	if e := byName["sub"]; !e.IsDir || !e.HasAttr {
+		t.Errorf("entry sub (an explicit directory) = %+v", e)
+	}
+	if e := byName["fifo"]; e.IsDir || !e.Attr.IsSpecial() || e.File.FID != 0 {
+		t.Errorf("entry fifo = %+v", e)
+	}
+	for _, e := range got {
+		one, err := s.LookupEntry(ctx, dm.ID, "d/", e.Name)
+		if err != nil || !reflect.DeepEqual(one, e) {
+			t.Errorf("LookupEntry(d/, %s) = %+v, %v\nListEntries gave %+v", e.Name, one, err, e)
+		}
+	}
+	for _, name := range []string{"dead", "nope"} {
+		_, err := s.LookupEntry(ctx, dm.ID, "d/", name)
+		wantErr(t, err, meta.ErrNotFound, "LookupEntry(d/, "+name+")")
+	}
 }
