@@ -24,13 +24,13 @@ var deviceStates = map[string]bool{"alive": true, "dead": true, "down": true, "r
 // then already observed writeable (or not) when the admin command answers,
 // so the next create_open does not fail with no_devices. The wait is
 // bounded; a slow round only delays the reply.
-func (t *Tracker) refreshTopology(r *request) error {
-	if err := t.mon.Refresh(r.ctx); err != nil {
+func (ac *adminCmds) refreshTopology(r *request) error {
+	if err := ac.mon.Refresh(r.ctx); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, adminRoundWait)
 	defer cancel()
-	t.mon.WaitRound(ctx) // a timeout is not an error: the change is recorded
+	ac.mon.WaitRound(ctx) // a timeout is not an error: the change is recorded
 	return nil
 }
 
@@ -38,8 +38,8 @@ func (t *Tracker) refreshTopology(r *request) error {
 // monitor round that follows it (the Perl client's admin timeout is 15 s).
 const adminRoundWait = 5 * time.Second
 
-func (t *Tracker) hostByName(r *request, name string) (meta.Host, bool, error) {
-	hosts, err := t.store.Hosts(r.ctx)
+func (ac *adminCmds) hostByName(r *request, name string) (meta.Host, bool, error) {
+	hosts, err := ac.store.Hosts(r.ctx)
 	if err != nil {
 		return meta.Host{}, false, dbErr("hosts", err)
 	}
@@ -51,16 +51,16 @@ func (t *Tracker) hostByName(r *request, name string) (meta.Host, bool, error) {
 	return meta.Host{}, false, nil
 }
 
-func (t *Tracker) cmdCreateHost(r *request) (reply, error) { return t.createOrUpdateHost(r, false) }
-func (t *Tracker) cmdUpdateHost(r *request) (reply, error) { return t.createOrUpdateHost(r, true) }
+func (ac *adminCmds) cmdCreateHost(r *request) (reply, error) { return ac.createOrUpdateHost(r, false) }
+func (ac *adminCmds) cmdUpdateHost(r *request) (reply, error) { return ac.createOrUpdateHost(r, true) }
 
 // createOrUpdateHost is Query.pm::cmd_create_host (update_host sets update=1).
-func (t *Tracker) createOrUpdateHost(r *request, update bool) (reply, error) {
+func (ac *adminCmds) createOrUpdateHost(r *request, update bool) (reply, error) {
 	name := r.get("host")
 	if name == "" {
 		return nil, protocol.Err("no_host")
 	}
-	h, found, err := t.hostByName(r, name)
+	h, found, err := ac.hostByName(r, name)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +103,9 @@ func (t *Tracker) createOrUpdateHost(r *request, update bool) (reply, error) {
 		h.AltMask = r.get("altmask")
 	}
 	if update {
-		err = t.store.UpdateHost(r.ctx, h)
+		err = ac.store.UpdateHost(r.ctx, h)
 	} else {
-		h, err = t.store.CreateHost(r.ctx, h)
+		h, err = ac.store.CreateHost(r.ctx, h)
 	}
 	switch {
 	case errors.Is(err, meta.ErrExists):
@@ -115,7 +115,7 @@ func (t *Tracker) createOrUpdateHost(r *request, update bool) (reply, error) {
 	case err != nil:
 		return nil, dbErr("host", err)
 	}
-	if err := t.refreshTopology(r); err != nil {
+	if err := ac.refreshTopology(r); err != nil {
 		return nil, err
 	}
 	out := reply{"hostid": strconv.Itoa(h.ID), "hostname": h.Name}
@@ -126,15 +126,15 @@ func (t *Tracker) createOrUpdateHost(r *request, update bool) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdDeleteHost(r *request) (reply, error) {
-	h, found, err := t.hostByName(r, r.get("host"))
+func (ac *adminCmds) cmdDeleteHost(r *request) (reply, error) {
+	h, found, err := ac.hostByName(r, r.get("host"))
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, protocol.Err("unknown_host")
 	}
-	switch err := t.store.DeleteHost(r.ctx, h.ID); {
+	switch err := ac.store.DeleteHost(r.ctx, h.ID); {
 	case errors.Is(err, meta.ErrHostNotEmpty):
 		return nil, protocol.Err("host_not_empty")
 	case errors.Is(err, meta.ErrNotFound):
@@ -142,14 +142,14 @@ func (t *Tracker) cmdDeleteHost(r *request) (reply, error) {
 	case err != nil:
 		return nil, dbErr("delete host", err)
 	}
-	if err := t.refreshTopology(r); err != nil {
+	if err := ac.refreshTopology(r); err != nil {
 		return nil, err
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdGetHosts(r *request) (reply, error) {
-	hosts, err := t.store.Hosts(r.ctx)
+func (ac *adminCmds) cmdGetHosts(r *request) (reply, error) {
+	hosts, err := ac.store.Hosts(r.ctx)
 	if err != nil {
 		return nil, dbErr("hosts", err)
 	}
@@ -187,7 +187,7 @@ func isDigits(s string) bool {
 	return true
 }
 
-func (t *Tracker) cmdCreateDevice(r *request) (reply, error) {
+func (ac *adminCmds) cmdCreateDevice(r *request) (reply, error) {
 	state := r.get("state")
 	if state == "" {
 		state = "alive"
@@ -199,7 +199,7 @@ func (t *Tracker) cmdCreateDevice(r *request) (reply, error) {
 	if !isDigits(devid) || perlInt(devid) == 0 {
 		return nil, protocol.Err("invalid_devid")
 	}
-	hosts, err := t.store.Hosts(r.ctx)
+	hosts, err := ac.store.Hosts(r.ctx)
 	if err != nil {
 		return nil, dbErr("hosts", err)
 	}
@@ -227,14 +227,14 @@ func (t *Tracker) cmdCreateDevice(r *request) (reply, error) {
 	default:
 		return nil, protocol.Errf("bad_args", "No hostid/hostname parameter")
 	}
-	err = t.store.CreateDevice(r.ctx, meta.Device{ID: int(perlInt(devid)), HostID: hostid, Status: state, Weight: 100})
+	err = ac.store.CreateDevice(r.ctx, meta.Device{ID: int(perlInt(devid)), HostID: hostid, Status: state, Weight: 100})
 	switch {
 	case errors.Is(err, meta.ErrExists):
 		return nil, protocol.Err("existing_devid")
 	case err != nil:
 		return nil, dbErr("create device", err)
 	}
-	if err := t.refreshTopology(r); err != nil {
+	if err := ac.refreshTopology(r); err != nil {
 		return nil, err
 	}
 	return reply{}, nil
@@ -242,9 +242,9 @@ func (t *Tracker) cmdCreateDevice(r *request) (reply, error) {
 
 // deviceOnHost finds device `device` and checks it belongs to host `host`
 // (set_state, set_weight).
-func (t *Tracker) deviceOnHost(r *request) (meta.Device, error) {
+func (ac *adminCmds) deviceOnHost(r *request) (meta.Device, error) {
 	devid := int(perlInt(r.get("device")))
-	devs, err := t.store.Devices(r.ctx)
+	devs, err := ac.store.Devices(r.ctx)
 	if err != nil {
 		return meta.Device{}, dbErr("devices", err)
 	}
@@ -258,7 +258,7 @@ func (t *Tracker) deviceOnHost(r *request) (meta.Device, error) {
 	if !found {
 		return meta.Device{}, protocol.Err("no_device")
 	}
-	h, ok, err := t.hostByName(r, r.get("host"))
+	h, ok, err := ac.hostByName(r, r.get("host"))
 	if err != nil {
 		return meta.Device{}, err
 	}
@@ -268,52 +268,52 @@ func (t *Tracker) deviceOnHost(r *request) (meta.Device, error) {
 	return dev, nil
 }
 
-func (t *Tracker) cmdSetState(r *request) (reply, error) {
+func (ac *adminCmds) cmdSetState(r *request) (reply, error) {
 	state := r.get("state")
 	if r.get("host") == "" || !r.truthy("device") || !deviceStates[state] {
 		return nil, protocol.Err("bad_params")
 	}
-	dev, err := t.deviceOnHost(r)
+	dev, err := ac.deviceOnHost(r)
 	if err != nil {
 		return nil, err
 	}
 	if dev.Status == "dead" && state == "alive" {
 		return nil, protocol.Err("state_too_high")
 	}
-	if err := t.store.SetDeviceState(r.ctx, dev.ID, state); err != nil {
+	if err := ac.store.SetDeviceState(r.ctx, dev.ID, state); err != nil {
 		return nil, dbErr("set state", err)
 	}
-	if err := t.refreshTopology(r); err != nil {
+	if err := ac.refreshTopology(r); err != nil {
 		return nil, err
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdSetWeight(r *request) (reply, error) {
+func (ac *adminCmds) cmdSetWeight(r *request) (reply, error) {
 	w := r.get("weight")
 	if r.get("host") == "" || !r.truthy("device") || !isDigits(w) {
 		return nil, protocol.Err("bad_params")
 	}
-	dev, err := t.deviceOnHost(r)
+	dev, err := ac.deviceOnHost(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.store.SetDeviceWeight(r.ctx, dev.ID, int(perlInt(w))); err != nil {
+	if err := ac.store.SetDeviceWeight(r.ctx, dev.ID, int(perlInt(w))); err != nil {
 		return nil, dbErr("set weight", err)
 	}
-	if err := t.refreshTopology(r); err != nil {
+	if err := ac.refreshTopology(r); err != nil {
 		return nil, err
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdGetDevices(r *request) (reply, error) {
-	devs, err := t.store.Devices(r.ctx)
+func (ac *adminCmds) cmdGetDevices(r *request) (reply, error) {
+	devs, err := ac.store.Devices(r.ctx)
 	if err != nil {
 		return nil, dbErr("devices", err)
 	}
 	want, filter := r.int64Arg("devid")
-	snap := t.mon.Snapshot()
+	snap := ac.mon.Snapshot()
 	out := reply{}
 	n := 0
 	for _, d := range devs {
@@ -353,30 +353,30 @@ func boolStr(b bool) string {
 	return "0"
 }
 
-func (t *Tracker) cmdCreateDomain(r *request) (reply, error) {
+func (ac *adminCmds) cmdCreateDomain(r *request) (reply, error) {
 	name := r.get("domain")
 	if name == "" {
 		return nil, protocol.Err("no_domain")
 	}
-	_, err := t.store.CreateDomain(r.ctx, name)
+	_, err := ac.store.CreateDomain(r.ctx, name)
 	switch {
 	case errors.Is(err, meta.ErrExists):
 		return nil, protocol.Err("domain_exists")
 	case err != nil:
 		return nil, dbErr("create domain", err)
 	}
-	if err := t.ns.reload(r.ctx); err != nil {
+	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
 	return reply{"domain": name}, nil
 }
 
-func (t *Tracker) cmdDeleteDomain(r *request) (reply, error) {
+func (ac *adminCmds) cmdDeleteDomain(r *request) (reply, error) {
 	name := r.get("domain")
 	if name == "" {
 		return nil, protocol.Err("no_domain")
 	}
-	switch err := t.store.DeleteDomain(r.ctx, name); {
+	switch err := ac.store.DeleteDomain(r.ctx, name); {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, protocol.Err("domain_not_found")
 	case errors.Is(err, meta.ErrDomainHasFiles):
@@ -386,18 +386,22 @@ func (t *Tracker) cmdDeleteDomain(r *request) (reply, error) {
 	case err != nil:
 		return nil, dbErr("delete domain", err)
 	}
-	if err := t.ns.reload(r.ctx); err != nil {
+	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
 	return reply{"domain": name}, nil
 }
 
-func (t *Tracker) cmdCreateClass(r *request) (reply, error) { return t.createOrUpdateClass(r, false) }
-func (t *Tracker) cmdUpdateClass(r *request) (reply, error) { return t.createOrUpdateClass(r, true) }
+func (ac *adminCmds) cmdCreateClass(r *request) (reply, error) {
+	return ac.createOrUpdateClass(r, false)
+}
+func (ac *adminCmds) cmdUpdateClass(r *request) (reply, error) {
+	return ac.createOrUpdateClass(r, true)
+}
 
 // createOrUpdateClass is Query.pm::cmd_create_class (update_class sets
 // update=1), with its order of checks.
-func (t *Tracker) createOrUpdateClass(r *request, update bool) (reply, error) {
+func (ac *adminCmds) createOrUpdateClass(r *request, update bool) (reply, error) {
 	dname, cname := r.get("domain"), r.get("class")
 	if dname == "" {
 		return nil, protocol.Err("no_domain")
@@ -422,10 +426,10 @@ func (t *Tracker) createOrUpdateClass(r *request, update bool) (reply, error) {
 	if !isDigits(mdc) || perlInt(mdc) < 1 {
 		return nil, protocol.Err("invalid_mindevcount")
 	}
-	if err := t.ns.reload(r.ctx); err != nil {
+	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
-	dom, ok := t.ns.snap().domains[dname]
+	dom, ok := ac.ns.snap().domains[dname]
 	if !ok {
 		return nil, protocol.Err("domain_not_found")
 	}
@@ -435,7 +439,7 @@ func (t *Tracker) createOrUpdateClass(r *request, update bool) (reply, error) {
 		// is refused only when a row was stored.
 		_, exists = dom.byID[0]
 		if exists && cur.ID == 0 && !update {
-			exists = t.hasDefaultRow(r, dom.ID)
+			exists = ac.hasDefaultRow(r, dom.ID)
 		}
 	}
 	c := meta.Class{DomainID: dom.ID, Name: cname, MinDevCount: int(perlInt(mdc)), ReplPolicy: cur.ReplPolicy, HashType: cur.HashType}
@@ -451,12 +455,12 @@ func (t *Tracker) createOrUpdateClass(r *request, update bool) (reply, error) {
 			return nil, protocol.Err("class_not_found")
 		}
 		c.ID = cur.ID
-		err = t.store.UpdateClass(r.ctx, c)
+		err = ac.store.UpdateClass(r.ctx, c)
 	} else {
 		if exists {
 			return nil, protocol.Err("class_exists")
 		}
-		_, err = t.store.CreateClass(r.ctx, c)
+		_, err = ac.store.CreateClass(r.ctx, c)
 	}
 	switch {
 	case errors.Is(err, meta.ErrExists):
@@ -466,15 +470,15 @@ func (t *Tracker) createOrUpdateClass(r *request, update bool) (reply, error) {
 	case err != nil:
 		return nil, dbErr("class", err)
 	}
-	if err := t.ns.reload(r.ctx); err != nil {
+	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
 	return reply{"class": cname, "mindevcount": mdc, "domain": dname}, nil
 }
 
 // hasDefaultRow reports whether the domain's default class has a stored row.
-func (t *Tracker) hasDefaultRow(r *request, dmid int) bool {
-	classes, err := t.store.Classes(r.ctx)
+func (ac *adminCmds) hasDefaultRow(r *request, dmid int) bool {
+	classes, err := ac.store.Classes(r.ctx)
 	if err != nil {
 		return false
 	}
@@ -486,7 +490,7 @@ func (t *Tracker) hasDefaultRow(r *request, dmid int) bool {
 	return false
 }
 
-func (t *Tracker) cmdDeleteClass(r *request) (reply, error) {
+func (ac *adminCmds) cmdDeleteClass(r *request) (reply, error) {
 	dname, cname := r.get("domain"), r.get("class")
 	if dname == "" {
 		return nil, protocol.Err("no_domain")
@@ -496,11 +500,11 @@ func (t *Tracker) cmdDeleteClass(r *request) (reply, error) {
 	if cname == "default" {
 		return nil, protocol.Err("nodel_default_class")
 	}
-	dom, ok := t.ns.snap().domains[dname]
+	dom, ok := ac.ns.snap().domains[dname]
 	if !ok {
 		return nil, protocol.Err("domain_not_found")
 	}
-	switch err := t.store.DeleteClass(r.ctx, dom.ID, cname); {
+	switch err := ac.store.DeleteClass(r.ctx, dom.ID, cname); {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, protocol.Err("class_not_found")
 	case errors.Is(err, meta.ErrClassHasFiles):
@@ -508,14 +512,14 @@ func (t *Tracker) cmdDeleteClass(r *request) (reply, error) {
 	case err != nil:
 		return nil, dbErr("delete class", err)
 	}
-	if err := t.ns.reload(r.ctx); err != nil {
+	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
 	return reply{"domain": dname, "class": cname}, nil
 }
 
-func (t *Tracker) cmdGetDomains(r *request) (reply, error) {
-	s := t.ns.snap()
+func (ac *adminCmds) cmdGetDomains(r *request) (reply, error) {
+	s := ac.ns.snap()
 	names := make([]string, 0, len(s.domains))
 	for n := range s.domains {
 		names = append(names, n)
@@ -543,20 +547,20 @@ func (t *Tracker) cmdGetDomains(r *request) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdServerSetting(r *request) (reply, error) {
+func (ac *adminCmds) cmdServerSetting(r *request) (reply, error) {
 	key := r.get("key")
 	if key == "" {
 		return nil, protocol.Err("bad_params")
 	}
-	v, _, err := t.store.Setting(r.ctx, key)
+	v, _, err := ac.store.Setting(r.ctx, key)
 	if err != nil {
 		return nil, dbErr("setting", err)
 	}
 	return reply{"key": key, "value": v}, nil
 }
 
-func (t *Tracker) cmdServerSettings(r *request) (reply, error) {
-	all, err := t.store.Settings(r.ctx)
+func (ac *adminCmds) cmdServerSettings(r *request) (reply, error) {
+	all, err := ac.store.Settings(r.ctx)
 	if err != nil {
 		return nil, dbErr("settings", err)
 	}
@@ -623,7 +627,7 @@ func settingValue(key, v string) (norm string, ok bool, err *protocol.Error) {
 	return "", false, nil
 }
 
-func (t *Tracker) cmdSetServerSetting(r *request) (reply, error) {
+func (ac *adminCmds) cmdSetServerSetting(r *request) (reply, error) {
 	key := r.get("key")
 	if key == "" {
 		return nil, protocol.Err("bad_params")
@@ -635,19 +639,19 @@ func (t *Tracker) cmdSetServerSetting(r *request) (reply, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	if err := t.store.SetSetting(r.ctx, key, v); err != nil {
+	if err := ac.store.SetSetting(r.ctx, key, v); err != nil {
 		return nil, dbErr("set setting", err)
 	}
 	if strings.HasPrefix(key, "slave_") && key != "slave_version" {
-		cur, _, err := t.store.Setting(r.ctx, "slave_version")
+		cur, _, err := ac.store.Setting(r.ctx, "slave_version")
 		if err == nil {
-			err = t.store.SetSetting(r.ctx, "slave_version", strconv.FormatInt(perlInt(cur)+1, 10))
+			err = ac.store.SetSetting(r.ctx, "slave_version", strconv.FormatInt(perlInt(cur)+1, 10))
 		}
 		if err != nil {
 			return nil, dbErr("slave_version", err)
 		}
 	}
-	if err := t.ns.reload(r.ctx); err != nil {
+	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
 	return reply{}, nil

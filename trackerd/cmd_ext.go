@@ -2,7 +2,6 @@ package trackerd
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -20,12 +19,12 @@ func extAttr(a meta.Attr) protocol.Attr {
 		ATime: a.ATime, Target: a.Target, Ino: a.Ino, Rdev: a.Rdev}
 }
 
-func (t *Tracker) cmdGetAttr(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdGetAttr(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
-	a, err := t.store.GetAttr(r.ctx, dom.ID, r.get("path"))
+	a, err := xc.store.GetAttr(r.ctx, dom.ID, r.get("path"))
 	switch {
 	case isNotFound(err):
 		return nil, protocol.Err("unknown_key")
@@ -37,13 +36,13 @@ func (t *Tracker) cmdGetAttr(r *request) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdSetAttr(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
 	path := r.get("path")
-	a, err := t.store.GetAttr(r.ctx, dom.ID, path)
+	a, err := xc.store.GetAttr(r.ctx, dom.ID, path)
 	if err != nil && !isNotFound(err) {
 		return nil, dbErr("getattr", err)
 	}
@@ -61,7 +60,7 @@ func (t *Tracker) cmdSetAttr(r *request) (reply, error) {
 		}
 		a.Ino = n
 	}
-	if err := t.store.SetAttr(r.ctx, a); err != nil {
+	if err := xc.store.SetAttr(r.ctx, a); err != nil {
 		return nil, dbErr("setattr", err)
 	}
 	return reply{}, nil
@@ -81,19 +80,19 @@ func parseAttrArgs(r *request, prefix string, a *meta.Attr) (present bool, err e
 	return present, nil
 }
 
-func (t *Tracker) cmdDelAttr(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdDelAttr(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.store.DeleteAttr(r.ctx, dom.ID, r.get("path")); err != nil && !isNotFound(err) {
+	if err := xc.store.DeleteAttr(r.ctx, dom.ID, r.get("path")); err != nil && !isNotFound(err) {
 		return nil, dbErr("delattr", err)
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdRenameAttrs(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +101,7 @@ func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
 	}
 	// existed tells the mount renaming a special file or a hard link (a
 	// row alone) that there was one.
-	existed, err := t.store.RenameAttrs(r.ctx, dom.ID, r.get("from"), r.get("to"))
+	existed, err := xc.store.RenameAttrs(r.ctx, dom.ID, r.get("from"), r.get("to"))
 	if err != nil {
 		return nil, dbErr("renameattrs", err)
 	}
@@ -116,8 +115,8 @@ func (t *Tracker) cmdRenameAttrs(r *request) (reply, error) {
 // skips an entry; a plain name works as after too (a file cursor). A page
 // costs the same few statements whatever the directory holds: meta.ListDir's
 // walks and one read of the page's attributes.
-func (t *Tracker) cmdList(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdList(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +128,7 @@ func (t *Tracker) cmdList(r *request) (reply, error) {
 	if n, ok := r.int64Arg("limit"); ok && n > 0 {
 		limit = int(min(n, 10000))
 	}
-	ents, next, done, err := t.store.ListEntries(r.ctx, dom.ID, P, r.get("after"), limit)
+	ents, next, done, err := xc.store.ListEntries(r.ctx, dom.ID, P, r.get("after"), limit)
 	if err != nil {
 		return nil, dbErr("list", err)
 	}
@@ -187,8 +186,8 @@ func specialType(a meta.Attr) string {
 // cmdLookup finds one name in directory prefix P: the entry mogfs_list
 // would give for it (meta.Store.LookupEntry: at most five indexed point
 // queries, whatever the directory's size), or unknown_key.
-func (t *Tracker) cmdLookup(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdLookup(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +198,7 @@ func (t *Tracker) cmdLookup(r *request) (reply, error) {
 	if strings.Contains(name, "/") {
 		return nil, protocol.Errf("bad_params", "name contains /")
 	}
-	e, err := t.store.LookupEntry(r.ctx, dom.ID, P, name)
+	e, err := xc.store.LookupEntry(r.ctx, dom.ID, P, name)
 	switch {
 	case isNotFound(err):
 		return nil, protocol.Err("unknown_key")
@@ -215,8 +214,8 @@ func (t *Tracker) cmdLookup(r *request) (reply, error) {
 // (mogfs_link): the reply is the new name's entry, as mogfs_lookup gives
 // it. mode, uid and gid are recorded for a file that has no attributes yet
 // (stored by a stock client), so that all its names show the same.
-func (t *Tracker) cmdLink(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdLink(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +227,7 @@ func (t *Tracker) cmdLink(r *request) (reply, error) {
 	if _, err := parseAttrArgs(r, "", &primary); err != nil {
 		return nil, err
 	}
-	key, pa, err := t.store.Link(r.ctx, dom.ID, target, path, primary)
+	key, pa, err := xc.store.Link(r.ctx, dom.ID, target, path, primary)
 	switch {
 	case isNotFound(err):
 		return nil, protocol.Err("unknown_key")
@@ -237,11 +236,11 @@ func (t *Tracker) cmdLink(r *request) (reply, error) {
 	case err != nil:
 		return nil, dbErr("link", err)
 	}
-	f, err := t.store.FileByKey(r.ctx, dom.ID, key)
+	f, err := xc.store.FileByKey(r.ctx, dom.ID, key)
 	if err != nil {
 		return nil, dbErr("link", err)
 	}
-	counts, err := t.store.LinkCounts(r.ctx, dom.ID, []string{key})
+	counts, err := xc.store.LinkCounts(r.ctx, dom.ID, []string{key})
 	if err != nil {
 		return nil, dbErr("link", err)
 	}
@@ -254,14 +253,14 @@ func (t *Tracker) cmdLink(r *request) (reply, error) {
 // cmdUnlink removes one name (mogfs_unlink): a hard link, a special file,
 // or a key, whose data goes only with its last name (the first other name
 // becomes the key: promoted=).
-func (t *Tracker) cmdUnlink(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (xc *extCmds) cmdUnlink(r *request) (reply, error) {
+	dom, err := xc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
 	path := r.get("path")
-	defer t.paths.dropKey(dom.ID, path) // the get_paths cache of the name
-	res, err := t.store.UnlinkName(r.ctx, dom.ID, path)
+	defer xc.paths.dropKey(dom.ID, path) // the get_paths cache of the name
+	res, err := xc.store.UnlinkName(r.ctx, dom.ID, path)
 	switch {
 	case isNotFound(err):
 		return nil, protocol.Err("unknown_key")
@@ -273,29 +272,29 @@ func (t *Tracker) cmdUnlink(r *request) (reply, error) {
 
 // cmdCaps answers mogfs_caps with the extensions this tracker supports, so
 // a client can detect them; an original tracker answers unknown_command.
-func (t *Tracker) cmdCaps(r *request) (reply, error) {
+func (xc *extCmds) cmdCaps(r *request) (reply, error) {
 	return reply{"create_close_attrs": "1", "list": "1", "attrs": "1", "lookup": "1", "links": "1"}, nil
 }
 
 // cmdStats is the mogfs revival of the removed "stats" command: queue
 // depths, job outcome counters and the number of files.
-func (t *Tracker) cmdStats(r *request) (reply, error) {
+func (xc *extCmds) cmdStats(r *request) (reply, error) {
 	out := reply{}
 	for q, name := range map[meta.Queue]string{meta.QueueReplicate: "replicate", meta.QueueDelete: "delete", meta.QueueFSCK: "fsck", meta.QueueRebalance: "rebalance"} {
-		n, err := t.store.QueueDepth(r.ctx, q)
+		n, err := xc.store.QueueDepth(r.ctx, q)
 		if err != nil {
 			return nil, dbErr("queue depth", err)
 		}
 		out["queue_"+name] = strconv.FormatInt(n, 10)
 	}
-	for k, v := range t.jobs.Stats() {
+	for k, v := range xc.jobs.Stats() {
 		if !strings.HasPrefix(k, "queue_") {
 			out["jobs_"+k] = strconv.FormatInt(v, 10)
 		}
 	}
 	var files int64
-	for _, d := range t.ns.snap().byID {
-		n, err := t.store.CountFiles(r.ctx, d.ID, -1)
+	for _, d := range xc.ns.snap().byID {
+		n, err := xc.store.CountFiles(r.ctx, d.ID, -1)
 		if err != nil {
 			return nil, dbErr("count files", err)
 		}
@@ -303,24 +302,4 @@ func (t *Tracker) cmdStats(r *request) (reply, error) {
 	}
 	out["filescount"] = strconv.FormatInt(files, 10)
 	return out, nil
-}
-
-// jobLines is "!jobs": what runs in this tracker, in the original's format.
-func (t *Tracker) jobLines() []string {
-	c := t.cfg
-	var out []string
-	add := func(name string, n int) {
-		if n < 0 {
-			n = 0
-		}
-		out = append(out, fmt.Sprintf("%s count %d", name, n), fmt.Sprintf("%s desired %d", name, n))
-	}
-	add("queryworker", 0)
-	add("monitor", 1)
-	add("replicate", jobCount(c.JobMaster, c.ReplicateJobs))
-	add("delete", jobCount(c.JobMaster, c.DeleteJobs))
-	add("fsck", jobCount(c.JobMaster, c.FsckJobs))
-	add("reaper", jobCount(c.JobMaster, c.ReaperJobs))
-	add("job_master", jobCount(c.JobMaster, 1))
-	return out
 }

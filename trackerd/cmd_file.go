@@ -13,12 +13,12 @@ import (
 )
 
 // checkDomain is Query.pm::check_domain.
-func (t *Tracker) checkDomain(r *request) (*domainInfo, error) {
+func (c *nsCache) checkDomain(r *request) (*domainInfo, error) {
 	name := r.get("domain")
 	if name == "" {
 		return nil, protocol.Err("no_domain")
 	}
-	d, ok := t.ns.snap().domains[name]
+	d, ok := c.snap().domains[name]
 	if !ok {
 		return nil, protocol.Err("unreg_domain")
 	}
@@ -31,8 +31,8 @@ func dbErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, errors.Join(protocol.Err("db"), err))
 }
 
-func (t *Tracker) cmdCreateOpen(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdCreateOpen(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -51,13 +51,13 @@ func (t *Tracker) cmdCreateOpen(r *request) (reply, error) {
 	size, _ := r.int64Arg("size")
 	multi := r.truthy("multi_dest")
 
-	snap := t.mon.Snapshot()
+	snap := fc.mon.Snapshot()
 	if snap == nil || snap.Round == 0 {
 		// Device states are unknown until the monitor's first round.
-		if err := t.mon.WaitRound(r.ctx); err != nil {
+		if err := fc.mon.WaitRound(r.ctx); err != nil {
 			return nil, err
 		}
-		snap = t.mon.Snapshot()
+		snap = fc.mon.Snapshot()
 	}
 	n := 1
 	if multi {
@@ -67,7 +67,7 @@ func (t *Tracker) cmdCreateOpen(r *request) (reply, error) {
 	if len(devs) == 0 {
 		return nil, protocol.Err("no_devices")
 	}
-	fid, err = t.store.RegisterTempFile(r.ctx, meta.TempFile{
+	fid, err = fc.store.RegisterTempFile(r.ctx, meta.TempFile{
 		FID: fid, DomainID: dom.ID, Key: r.get("key"), ClassID: classid, DevIDs: devs, CreateTime: time.Now(),
 	})
 	switch {
@@ -78,11 +78,11 @@ func (t *Tracker) cmdCreateOpen(r *request) (reply, error) {
 	}
 	out := reply{"fid": strconv.FormatInt(fid, 10)}
 	zoneAlt := r.get("zone") == "alt"
-	skipMkcol := t.ns.snap().settingBool("skip_mkcol")
+	skipMkcol := fc.ns.snap().settingBool("skip_mkcol")
 	for i, id := range devs {
 		url, _ := devURL(snap, id, fid, false, r.conn.ip, zoneAlt)
 		if !skipMkcol {
-			go t.mkcol(url)
+			fc.bg.Go(func() { fc.mkcol(r.ctx, url) })
 		}
 		if multi {
 			n := strconv.Itoa(i + 1)
@@ -99,8 +99,8 @@ func (t *Tracker) cmdCreateOpen(r *request) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdCreateClose(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	// replaced as a whole.
 	var attr *meta.Attr
 	var a meta.Attr
-	if !t.cfg.NoExtensions {
+	if !fc.noExtensions {
 		present, err := parseAttrArgs(r, "attr_", &a)
 		if err != nil {
 			return nil, err
@@ -140,12 +140,12 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 			attr = &a
 		}
 	}
-	snap := t.mon.Snapshot()
+	snap := fc.mon.Snapshot()
 	want, ok := devURL(snap, devid, fid, false, r.conn.ip, r.get("zone") == "alt")
 	if !ok || want != path {
 		return nil, protocol.Err("bogus_args")
 	}
-	tf, err := t.store.TempFile(r.ctx, fid)
+	tf, err := fc.store.TempFile(r.ctx, fid)
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, protocol.Err("no_temp_file")
@@ -153,7 +153,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 		return nil, dbErr("tempfile", err)
 	}
 	abandon := func(e *protocol.Error) (reply, error) {
-		if err := t.store.AbandonTempFile(r.ctx, fid, devid); err != nil && !errors.Is(err, meta.ErrNoTempFile) {
+		if err := fc.store.AbandonTempFile(r.ctx, fid, devid); err != nil && !errors.Is(err, meta.ErrNoTempFile) {
 			return nil, dbErr("abandon tempfile", err)
 		}
 		if e == nil {
@@ -173,7 +173,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 		return abandon(nil) // empty key: the client gave up on this upload
 	}
 	size, _ := r.int64Arg("size")
-	got, err := t.headSize(r.ctx, path)
+	got, err := fc.headSize(r.ctx, path)
 	if err != nil {
 		kind := "cantreach"
 		if errors.Is(err, nodeproto.ErrMissing) {
@@ -189,7 +189,7 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 		return abandon(protocol.Errf("size_mismatch", "Expected: %d; actual: %d; path: %s", size, got, path))
 	}
 	if hashtype != 0 && r.truthy("checksumverify") {
-		actual, err := t.nodes.DigestGet(r.ctx, path, hashtype, got)
+		actual, err := fc.nodes.DigestGet(r.ctx, path, hashtype, got)
 		if err != nil {
 			return abandon(protocol.Errf("checksum_mismatch", "Unable to verify checksum: %v; path: %s", err, path))
 		}
@@ -207,8 +207,8 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 	// fid_exists (the key already maps to this fid) cannot happen here: a
 	// tempfile row's fid is never in the file table (RegisterTempFile), so
 	// we save the original's extra lookup.
-	defer t.paths.dropKey(dom.ID, key)
-	if _, err := t.store.CloseFile(r.ctx, args); err != nil {
+	defer fc.paths.dropKey(dom.ID, key)
+	if _, err := fc.store.CloseFile(r.ctx, args); err != nil {
 		if errors.Is(err, meta.ErrNoTempFile) {
 			return nil, protocol.Err("no_temp_file")
 		}
@@ -219,8 +219,8 @@ func (t *Tracker) cmdCreateClose(r *request) (reply, error) {
 
 func equalBytes(a, b []byte) bool { return string(a) == string(b) }
 
-func (t *Tracker) cmdDelete(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdDelete(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -228,8 +228,8 @@ func (t *Tracker) cmdDelete(r *request) (reply, error) {
 	if key == "" {
 		return nil, protocol.Err("no_key")
 	}
-	defer t.paths.dropKey(dom.ID, key)
-	if _, err := t.store.DeleteFile(r.ctx, dom.ID, key); err != nil {
+	defer fc.paths.dropKey(dom.ID, key)
+	if _, err := fc.store.DeleteFile(r.ctx, dom.ID, key); err != nil {
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil, protocol.Err("unknown_key")
 		}
@@ -238,8 +238,8 @@ func (t *Tracker) cmdDelete(r *request) (reply, error) {
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdRename(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdRename(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -247,9 +247,9 @@ func (t *Tracker) cmdRename(r *request) (reply, error) {
 	if from == "" || to == "" {
 		return nil, protocol.Err("no_key")
 	}
-	defer t.paths.dropKey(dom.ID, from)
-	defer t.paths.dropKey(dom.ID, to)
-	switch err := t.store.RenameFile(r.ctx, dom.ID, from, to); {
+	defer fc.paths.dropKey(dom.ID, from)
+	defer fc.paths.dropKey(dom.ID, to)
+	switch err := fc.store.RenameFile(r.ctx, dom.ID, from, to); {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, protocol.Err("unknown_key")
 	case errors.Is(err, meta.ErrExists):
@@ -260,8 +260,8 @@ func (t *Tracker) cmdRename(r *request) (reply, error) {
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdListKeys(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdListKeys(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func (t *Tracker) cmdListKeys(r *request) (reply, error) {
 	}
 	// Keys compare bytewise on both dialects, so case_sensitive_list_keys is
 	// always in effect (MySQL's default collation was case-insensitive).
-	keys, err := t.store.ListKeys(r.ctx, dom.ID, prefix, after, int(limit))
+	keys, err := fc.store.ListKeys(r.ctx, dom.ID, prefix, after, int(limit))
 	if err != nil {
 		return nil, dbErr("list keys", err)
 	}
@@ -295,8 +295,8 @@ func (t *Tracker) cmdListKeys(r *request) (reply, error) {
 }
 
 // className names classid in domain dmid ("default" for 0, "" if unknown).
-func (t *Tracker) className(dmid, classid int) (domain, class string) {
-	d, ok := t.ns.snap().byID[dmid]
+func (fc *fileCmds) className(dmid, classid int) (domain, class string) {
+	d, ok := fc.ns.snap().byID[dmid]
 	if !ok {
 		if classid == 0 {
 			return "", "default"
@@ -309,7 +309,7 @@ func (t *Tracker) className(dmid, classid int) (domain, class string) {
 	return d.Name, ""
 }
 
-func (t *Tracker) cmdListFIDs(r *request) (reply, error) {
+func (fc *fileCmds) cmdListFIDs(r *request) (reply, error) {
 	from, _ := r.int64Arg("from")
 	count, ok := r.int64Arg("to")
 	switch {
@@ -318,14 +318,14 @@ func (t *Tracker) cmdListFIDs(r *request) (reply, error) {
 	case count < 0 || count > 500:
 		count = 500
 	}
-	files, err := t.store.ListFIDs(r.ctx, from, int(count))
+	files, err := fc.store.ListFIDs(r.ctx, from, int(count))
 	if err != nil {
 		return nil, dbErr("list fids", err)
 	}
 	out := reply{"fid_count": strconv.Itoa(len(files))}
 	for i, f := range files {
 		p := "fid_" + strconv.Itoa(i+1) + "_"
-		dname, cname := t.className(f.DomainID, f.ClassID)
+		dname, cname := fc.className(f.DomainID, f.ClassID)
 		out[p+"fid"] = strconv.FormatInt(f.FID, 10)
 		out[p+"domain"] = dname
 		out[p+"class"] = cname
@@ -337,8 +337,8 @@ func (t *Tracker) cmdListFIDs(r *request) (reply, error) {
 }
 
 // fileByKey is the common domain+key lookup with its error codes.
-func (t *Tracker) fileByKey(r *request) (*domainInfo, meta.File, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) fileByKey(r *request) (*domainInfo, meta.File, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, meta.File{}, err
 	}
@@ -346,7 +346,7 @@ func (t *Tracker) fileByKey(r *request) (*domainInfo, meta.File, error) {
 	if key == "" {
 		return nil, meta.File{}, protocol.Err("no_key")
 	}
-	f, err := t.store.FileByKey(r.ctx, dom.ID, key)
+	f, err := fc.store.FileByKey(r.ctx, dom.ID, key)
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, meta.File{}, protocol.Err("unknown_key")
@@ -364,8 +364,8 @@ func joinInts(ids []int) string {
 	return strings.Join(s, ",")
 }
 
-func (t *Tracker) cmdFileInfo(r *request) (reply, error) {
-	dom, f, err := t.fileByKey(r)
+func (fc *fileCmds) cmdFileInfo(r *request) (reply, error) {
+	dom, f, err := fc.fileByKey(r)
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +375,7 @@ func (t *Tracker) cmdFileInfo(r *request) (reply, error) {
 		"length": strconv.FormatInt(f.Length, 10), "devcount": strconv.Itoa(f.DevCount),
 	}
 	if cl.HashType != 0 {
-		ht, sum, err := t.store.Checksum(r.ctx, f.FID)
+		ht, sum, err := fc.store.Checksum(r.ctx, f.FID)
 		switch {
 		case errors.Is(err, meta.ErrNotFound):
 			out["checksum"] = "MISSING"
@@ -386,7 +386,7 @@ func (t *Tracker) cmdFileInfo(r *request) (reply, error) {
 		}
 	}
 	if r.truthy("devices") {
-		ids, err := t.store.FileDevIDs(r.ctx, f.FID)
+		ids, err := fc.store.FileDevIDs(r.ctx, f.FID)
 		if err != nil {
 			return nil, dbErr("file_on", err)
 		}
@@ -395,12 +395,12 @@ func (t *Tracker) cmdFileInfo(r *request) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
+func (fc *fileCmds) cmdFileDebug(r *request) (reply, error) {
 	var f meta.File
 	var fid int64
 	if n, ok := r.int64Arg("fid"); ok && n > 0 {
 		fid = n
-		ff, err := t.store.FileByFID(r.ctx, fid)
+		ff, err := fc.store.FileByFID(r.ctx, fid)
 		switch {
 		case err == nil:
 			f = ff
@@ -408,7 +408,7 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 			return nil, dbErr("file", err)
 		}
 	} else {
-		_, ff, err := t.fileByKey(r)
+		_, ff, err := fc.fileByKey(r)
 		if err != nil {
 			return nil, err
 		}
@@ -416,7 +416,7 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 	}
 	out := reply{}
 	if f.FID != 0 {
-		dname, cname := t.className(f.DomainID, f.ClassID)
+		dname, cname := fc.className(f.DomainID, f.ClassID)
 		out["fid_fid"] = strconv.FormatInt(f.FID, 10)
 		out["fid_dmid"] = strconv.Itoa(f.DomainID)
 		out["fid_dkey"] = f.Key
@@ -426,7 +426,7 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 		out["fid_domain"] = dname
 		out["fid_class"] = cname
 	}
-	if tf, err := t.store.TempFile(r.ctx, fid); err == nil {
+	if tf, err := fc.store.TempFile(r.ctx, fid); err == nil {
 		out["tempfile_classid"] = strconv.Itoa(tf.ClassID)
 		out["tempfile_dmid"] = strconv.Itoa(tf.DomainID)
 		out["tempfile_dkey"] = tf.Key
@@ -438,7 +438,7 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 		q      meta.Queue
 		prefix string
 	}{{meta.QueueReplicate, "replqueue_"}, {meta.QueueDelete, "delqueue_"}, {meta.QueueRebalance, "rebqueue_"}, {meta.QueueFSCK, "fsckqueue_"}} {
-		j, err := t.store.QueueJob(r.ctx, q.q, fid)
+		j, err := fc.store.QueueJob(r.ctx, q.q, fid)
 		if errors.Is(err, meta.ErrNotFound) {
 			continue
 		}
@@ -460,12 +460,12 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 			out[p+"arg"] = j.Arg
 		}
 	}
-	ids, err := t.store.FileDevIDs(r.ctx, fid)
+	ids, err := fc.store.FileDevIDs(r.ctx, fid)
 	if err != nil {
 		return nil, dbErr("file_on", err)
 	}
 	if len(ids) > 0 {
-		snap := t.mon.Snapshot()
+		snap := fc.mon.Snapshot()
 		for _, id := range ids {
 			u, _ := devURL(snap, id, fid, true, r.conn.ip, r.get("zone") == "alt")
 			out["devpath_"+strconv.Itoa(id)] = u
@@ -473,7 +473,7 @@ func (t *Tracker) cmdFileDebug(r *request) (reply, error) {
 		out["devids"] = joinInts(ids)
 	}
 	out["checksum"] = "NONE"
-	if ht, sum, err := t.store.Checksum(r.ctx, fid); err == nil {
+	if ht, sum, err := fc.store.Checksum(r.ctx, fid); err == nil {
 		out["checksum"] = nodeproto.FormatChecksum(ht, sum)
 	} else if !errors.Is(err, meta.ErrNotFound) {
 		return nil, dbErr("checksum", err)
@@ -495,8 +495,8 @@ func intOrEmpty(n int) string {
 	return strconv.Itoa(n)
 }
 
-func (t *Tracker) cmdUpdateClassOfFile(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdUpdateClassOfFile(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -511,14 +511,14 @@ func (t *Tracker) cmdUpdateClassOfFile(r *request) (reply, error) {
 	if !ok {
 		return nil, protocol.Err("class_not_found")
 	}
-	f, err := t.store.FileByKey(r.ctx, dom.ID, key)
+	f, err := fc.store.FileByKey(r.ctx, dom.ID, key)
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
 		return nil, protocol.Err("invalid_key")
 	case err != nil:
 		return nil, dbErr("file", err)
 	}
-	ids, err := t.store.FileDevIDs(r.ctx, f.FID)
+	ids, err := fc.store.FileDevIDs(r.ctx, f.FID)
 	if err != nil {
 		return nil, dbErr("file_on", err)
 	}
@@ -526,7 +526,7 @@ func (t *Tracker) cmdUpdateClassOfFile(r *request) (reply, error) {
 		return nil, protocol.Err("no_devices")
 	}
 	if cl.ID != f.ClassID {
-		if err := t.store.SetFileClass(r.ctx, f.FID, cl.ID); err != nil {
+		if err := fc.store.SetFileClass(r.ctx, f.FID, cl.ID); err != nil {
 			return nil, dbErr("set class", err)
 		}
 	}
@@ -537,16 +537,16 @@ func (t *Tracker) cmdUpdateClassOfFile(r *request) (reply, error) {
 // readable replica of the file; the client MOVEs oldpath to newpath, edits
 // it with ranged PUTs, and commits with create_close. (The original needs
 // memcached and otherwise fails; we do not.)
-func (t *Tracker) cmdEditFile(r *request) (reply, error) {
-	dom, f, err := t.fileByKey(r)
+func (fc *fileCmds) cmdEditFile(r *request) (reply, error) {
+	dom, f, err := fc.fileByKey(r)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := t.store.FileDevIDs(r.ctx, f.FID)
+	ids, err := fc.store.FileDevIDs(r.ctx, f.FID)
 	if err != nil {
 		return nil, dbErr("file_on", err)
 	}
-	snap := t.mon.Snapshot()
+	snap := fc.mon.Snapshot()
 	devid := 0
 	for _, id := range ids {
 		if snap.ShouldReadFrom(id) && snap.IsWriteable(id) {
@@ -557,11 +557,11 @@ func (t *Tracker) cmdEditFile(r *request) (reply, error) {
 	if devid == 0 {
 		return nil, protocol.Err("no_devices")
 	}
-	newFID, err := t.store.RegisterTempFile(r.ctx, meta.TempFile{DomainID: dom.ID, Key: f.Key, ClassID: f.ClassID, DevIDs: []int{devid}, CreateTime: time.Now()})
+	newFID, err := fc.store.RegisterTempFile(r.ctx, meta.TempFile{DomainID: dom.ID, Key: f.Key, ClassID: f.ClassID, DevIDs: []int{devid}, CreateTime: time.Now()})
 	if err != nil {
 		return nil, dbErr("register tempfile", err)
 	}
-	if err := t.store.RemoveFileOn(r.ctx, f.FID, devid); err != nil {
+	if err := fc.store.RemoveFileOn(r.ctx, f.FID, devid); err != nil {
 		return nil, dbErr("file_on", err)
 	}
 	zoneAlt := r.get("zone") == "alt"
@@ -571,7 +571,7 @@ func (t *Tracker) cmdEditFile(r *request) (reply, error) {
 		"devid": strconv.Itoa(devid), "class": strconv.Itoa(f.ClassID)}, nil
 }
 
-func (t *Tracker) cmdSleep(r *request) (reply, error) {
+func (fc *fileCmds) cmdSleep(r *request) (reply, error) {
 	d, ok := r.int64Arg("duration")
 	if !ok {
 		d = 10
@@ -586,7 +586,7 @@ func (t *Tracker) cmdSleep(r *request) (reply, error) {
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdTest(r *request) (reply, error) {
+func (fc *fileCmds) cmdTest(r *request) (reply, error) {
 	if r.truthy("crash") {
 		// The original dies here; we exercise the same per-request recovery.
 		panic("test crash requested")
@@ -594,4 +594,4 @@ func (t *Tracker) cmdTest(r *request) (reply, error) {
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdNoop(r *request) (reply, error) { return reply{}, nil }
+func (fc *fileCmds) cmdNoop(r *request) (reply, error) { return reply{}, nil }

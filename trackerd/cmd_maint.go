@@ -10,8 +10,8 @@ import (
 	"mogfs/trackerd/jobs"
 )
 
-func (t *Tracker) cmdReplicateNow(r *request) (reply, error) {
-	n, err := t.store.ReplicateNow(r.ctx)
+func (mc *maintCmds) cmdReplicateNow(r *request) (reply, error) {
+	n, err := mc.store.ReplicateNow(r.ctx)
 	if err != nil {
 		return nil, dbErr("replicate now", err)
 	}
@@ -20,15 +20,15 @@ func (t *Tracker) cmdReplicateNow(r *request) (reply, error) {
 
 // cmdClearCache reloads every cache, waits for a fresh monitor round, and
 // echoes the request's arguments (MogileFS::Admin sends all=1).
-func (t *Tracker) cmdClearCache(r *request) (reply, error) {
-	t.paths.clear()
-	if err := t.ns.reload(r.ctx); err != nil {
+func (mc *maintCmds) cmdClearCache(r *request) (reply, error) {
+	mc.paths.clear()
+	if err := mc.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
 	}
-	if err := t.mon.Refresh(r.ctx); err != nil {
+	if err := mc.mon.Refresh(r.ctx); err != nil {
 		return nil, dbErr("refresh", err)
 	}
-	if err := t.mon.WaitRound(r.ctx); err != nil {
+	if err := mc.mon.WaitRound(r.ctx); err != nil {
 		return nil, err
 	}
 	out := reply{}
@@ -40,8 +40,8 @@ func (t *Tracker) cmdClearCache(r *request) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdDoMonitorRound(r *request) (reply, error) {
-	if err := t.mon.WaitRound(r.ctx); err != nil {
+func (mc *maintCmds) cmdDoMonitorRound(r *request) (reply, error) {
+	if err := mc.mon.WaitRound(r.ctx); err != nil {
 		return nil, err
 	}
 	return reply{}, nil
@@ -57,38 +57,38 @@ func fsckErr(op string, err error) error {
 	return dbErr(op, err)
 }
 
-func (t *Tracker) cmdFsckStart(r *request) (reply, error) {
-	if err := t.jobs.Fsck.Start(r.ctx); err != nil {
+func (mc *maintCmds) cmdFsckStart(r *request) (reply, error) {
+	if err := mc.jobs.Fsck.Start(r.ctx); err != nil {
 		return nil, fsckErr("fsck start", err)
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdFsckStop(r *request) (reply, error) {
-	if err := t.jobs.Fsck.Stop(r.ctx); err != nil {
+func (mc *maintCmds) cmdFsckStop(r *request) (reply, error) {
+	if err := mc.jobs.Fsck.Stop(r.ctx); err != nil {
 		return nil, fsckErr("fsck stop", err)
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdFsckReset(r *request) (reply, error) {
+func (mc *maintCmds) cmdFsckReset(r *request) (reply, error) {
 	startpos, _ := r.int64Arg("startpos")
-	if err := t.jobs.Fsck.Reset(r.ctx, r.truthy("policy_only"), startpos); err != nil {
+	if err := mc.jobs.Fsck.Reset(r.ctx, r.truthy("policy_only"), startpos); err != nil {
 		return nil, fsckErr("fsck reset", err)
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdFsckClearLog(r *request) (reply, error) {
-	if err := t.jobs.Fsck.ClearLog(r.ctx); err != nil {
+func (mc *maintCmds) cmdFsckClearLog(r *request) (reply, error) {
+	if err := mc.jobs.Fsck.ClearLog(r.ctx); err != nil {
 		return nil, fsckErr("fsck clearlog", err)
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdFsckGetLog(r *request) (reply, error) {
+func (mc *maintCmds) cmdFsckGetLog(r *request) (reply, error) {
 	after, _ := r.int64Arg("after_logid")
-	rows, err := t.jobs.Fsck.GetLog(r.ctx, after)
+	rows, err := mc.jobs.Fsck.GetLog(r.ctx, after)
 	if err != nil {
 		return nil, fsckErr("fsck getlog", err)
 	}
@@ -108,8 +108,8 @@ func (t *Tracker) cmdFsckGetLog(r *request) (reply, error) {
 	return out, nil
 }
 
-func (t *Tracker) cmdFsckStatus(r *request) (reply, error) {
-	st, err := t.jobs.Fsck.Status(r.ctx)
+func (mc *maintCmds) cmdFsckStatus(r *request) (reply, error) {
+	st, err := mc.jobs.Fsck.Status(r.ctx)
 	if err != nil {
 		return nil, fsckErr("fsck status", err)
 	}
@@ -144,16 +144,16 @@ func parseRebalPolicy(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func (t *Tracker) setting(r *request, k string) (string, error) {
-	v, _, err := t.store.Setting(r.ctx, k)
+func (mc *maintCmds) setting(r *request, k string) (string, error) {
+	v, _, err := mc.store.Setting(r.ctx, k)
 	if err != nil {
 		return "", dbErr("setting", err)
 	}
 	return v, nil
 }
 
-func (t *Tracker) cmdRebalanceSetPolicy(r *request) (reply, error) {
-	if h, err := t.setting(r, "rebal_host"); err != nil {
+func (mc *maintCmds) cmdRebalanceSetPolicy(r *request) (reply, error) {
+	if h, err := mc.setting(r, "rebal_host"); err != nil {
 		return nil, err
 	} else if h != "" {
 		return nil, protocol.Errf("no_set_rebal", "Cannot set policy while rebalance is running")
@@ -163,7 +163,7 @@ func (t *Tracker) cmdRebalanceSetPolicy(r *request) (reply, error) {
 		return nil, err
 	}
 	for _, kv := range [][2]string{{"rebal_policy", pol}, {"rebal_state", ""}} {
-		if err := t.store.SetSetting(r.ctx, kv[0], kv[1]); err != nil {
+		if err := mc.store.SetSetting(r.ctx, kv[0], kv[1]); err != nil {
 			return nil, dbErr("set setting", err)
 		}
 	}
@@ -171,8 +171,8 @@ func (t *Tracker) cmdRebalanceSetPolicy(r *request) (reply, error) {
 }
 
 // rebalDevices evaluates a policy's source and destination devices.
-func (t *Tracker) rebalDevices(pol map[string]string) (sdevs, ddevs []int) {
-	snap := t.mon.Snapshot()
+func (mc *maintCmds) rebalDevices(pol map[string]string) (sdevs, ddevs []int) {
+	snap := mc.mon.Snapshot()
 	list := func(k string) map[string]bool {
 		m := map[string]bool{}
 		for _, v := range strings.Split(pol[k], ",") {
@@ -217,8 +217,8 @@ func (t *Tracker) rebalDevices(pol map[string]string) (sdevs, ddevs []int) {
 	return sdevs, ddevs
 }
 
-func (t *Tracker) rebalPolicy(r *request) (map[string]string, error) {
-	s, err := t.setting(r, "rebal_policy")
+func (mc *maintCmds) rebalPolicy(r *request) (map[string]string, error) {
+	s, err := mc.setting(r, "rebal_policy")
 	if err != nil {
 		return nil, err
 	}
@@ -228,37 +228,37 @@ func (t *Tracker) rebalPolicy(r *request) (map[string]string, error) {
 	return parseRebalPolicy(s)
 }
 
-func (t *Tracker) cmdRebalanceTest(r *request) (reply, error) {
-	pol, err := t.rebalPolicy(r)
+func (mc *maintCmds) cmdRebalanceTest(r *request) (reply, error) {
+	pol, err := mc.rebalPolicy(r)
 	if err != nil {
 		return nil, err
 	}
-	s, d := t.rebalDevices(pol)
+	s, d := mc.rebalDevices(pol)
 	return reply{"sdevs": joinInts(s), "ddevs": joinInts(d)}, nil
 }
 
-func (t *Tracker) cmdRebalanceStart(r *request) (reply, error) {
-	if h, err := t.setting(r, "rebal_host"); err != nil {
+func (mc *maintCmds) cmdRebalanceStart(r *request) (reply, error) {
+	if h, err := mc.setting(r, "rebal_host"); err != nil {
 		return nil, err
 	} else if h != "" {
 		return nil, protocol.Errf("rebal_running", "rebalance is already running")
 	}
-	if h, err := t.setting(r, "fsck_host"); err != nil {
+	if h, err := mc.setting(r, "fsck_host"); err != nil {
 		return nil, err
 	} else if h != "" {
 		return nil, protocol.Errf("fsck_running", "fsck running; cannot run rebalance at same time")
 	}
-	pol, err := t.rebalPolicy(r)
+	pol, err := mc.rebalPolicy(r)
 	if err != nil {
 		return nil, err
 	}
-	state, err := t.setting(r, "rebal_state")
+	state, err := mc.setting(r, "rebal_state")
 	if err != nil {
 		return nil, err
 	}
 	if state == "" {
-		s, _ := t.rebalDevices(pol)
-		now, err := t.store.Now(r.ctx)
+		s, _ := mc.rebalDevices(pol)
+		now, err := mc.store.Now(r.ctx)
 		if err != nil {
 			return nil, dbErr("now", err)
 		}
@@ -266,16 +266,16 @@ func (t *Tracker) cmdRebalanceStart(r *request) (reply, error) {
 			" fids_queued=0 bytes_queued=0 time_started=" + strconv.FormatInt(now.Unix(), 10) +
 			" time_finished=0 time_stopped=0 time_latest_run=0 time_latest_empty_run=0 empty_runs=0"
 	}
-	for _, kv := range [][2]string{{"rebal_state", state}, {"rebal_signal", ""}, {"rebal_host", t.cfg.Hostname}} {
-		if err := t.store.SetSetting(r.ctx, kv[0], kv[1]); err != nil {
+	for _, kv := range [][2]string{{"rebal_state", state}, {"rebal_signal", ""}, {"rebal_host", mc.hostname}} {
+		if err := mc.store.SetSetting(r.ctx, kv[0], kv[1]); err != nil {
 			return nil, dbErr("set setting", err)
 		}
 	}
 	return reply{"state": state}, nil
 }
 
-func (t *Tracker) cmdRebalanceStop(r *request) (reply, error) {
-	h, err := t.setting(r, "rebal_host")
+func (mc *maintCmds) cmdRebalanceStop(r *request) (reply, error) {
+	h, err := mc.setting(r, "rebal_host")
 	if err != nil {
 		return nil, err
 	}
@@ -285,27 +285,27 @@ func (t *Tracker) cmdRebalanceStop(r *request) (reply, error) {
 	// Without an injector nobody would act on rebal_signal=stop, so we
 	// also clear rebal_host ourselves.
 	for _, kv := range [][2]string{{"rebal_signal", "stop"}, {"rebal_host", ""}} {
-		if err := t.store.SetSetting(r.ctx, kv[0], kv[1]); err != nil {
+		if err := mc.store.SetSetting(r.ctx, kv[0], kv[1]); err != nil {
 			return nil, dbErr("set setting", err)
 		}
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdRebalanceReset(r *request) (reply, error) {
-	if h, err := t.setting(r, "rebal_host"); err != nil {
+func (mc *maintCmds) cmdRebalanceReset(r *request) (reply, error) {
+	if h, err := mc.setting(r, "rebal_host"); err != nil {
 		return nil, err
 	} else if h != "" {
 		return nil, protocol.Errf("rebal_running", "rebalance is running")
 	}
-	if err := t.store.SetSetting(r.ctx, "rebal_state", ""); err != nil {
+	if err := mc.store.SetSetting(r.ctx, "rebal_state", ""); err != nil {
 		return nil, dbErr("set setting", err)
 	}
 	return reply{}, nil
 }
 
-func (t *Tracker) cmdRebalanceStatus(r *request) (reply, error) {
-	s, err := t.setting(r, "rebal_state")
+func (mc *maintCmds) cmdRebalanceStatus(r *request) (reply, error) {
+	s, err := mc.setting(r, "rebal_state")
 	if err != nil {
 		return nil, err
 	}

@@ -29,8 +29,8 @@ func utilWeight(util string) (float64, bool) {
 	return float64(102 - n), true
 }
 
-func (t *Tracker) cmdGetPaths(r *request) (reply, error) {
-	dom, err := t.checkDomain(r)
+func (fc *fileCmds) cmdGetPaths(r *request) (reply, error) {
+	dom, err := fc.ns.checkDomain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -44,19 +44,19 @@ func (t *Tracker) cmdGetPaths(r *request) (reply, error) {
 	noverify := r.truthy("noverify")
 	var f meta.File
 	var ids []int
-	e, hit, gen := t.paths.get(dom.ID, key)
+	e, hit, gen := fc.paths.get(dom.ID, key)
 	if hit && noverify {
 		f.FID, f.Length, ids = e.fid, e.length, e.devids
 	} else {
 		var err error
-		f, ids, err = t.store.FileAndDevIDs(r.ctx, dom.ID, key)
+		f, ids, err = fc.store.FileAndDevIDs(r.ctx, dom.ID, key)
 		if err != nil {
 			if isNotFound(err) {
 				return nil, protocol.Err("unknown_key")
 			}
 			return nil, dbErr("file", err)
 		}
-		t.paths.put(dom.ID, key, gen, pathEntry{fid: f.FID, length: f.Length, devids: ids})
+		fc.paths.put(dom.ID, key, gen, pathEntry{fid: f.FID, length: f.Length, devids: ids})
 	}
 	pathcount := 2
 	if n, ok := r.int64Arg("pathcount"); ok && n > 2 {
@@ -64,14 +64,14 @@ func (t *Tracker) cmdGetPaths(r *request) (reply, error) {
 	}
 	zoneAlt := r.get("zone") == "alt"
 
-	snap := t.mon.Snapshot()
+	snap := fc.mon.Snapshot()
 	if snap.Round == 0 {
 		// A tracker that just started has not observed any device yet;
 		// wait for the first round rather than answer from ignorance.
-		if err := t.mon.WaitRound(r.ctx); err != nil {
+		if err := fc.mon.WaitRound(r.ctx); err != nil {
 			return nil, err
 		}
-		snap = t.mon.Snapshot()
+		snap = fc.mon.Snapshot()
 	}
 	items := make([]weighted, 0, len(ids))
 	for _, id := range ids {
@@ -101,7 +101,7 @@ func (t *Tracker) cmdGetPaths(r *request) (reply, error) {
 			continue
 		}
 		if !verified {
-			size, err := t.headSize(r.ctx, url)
+			size, err := fc.headSize(r.ctx, url)
 			if err != nil || size != f.Length {
 				continue
 			}

@@ -68,78 +68,6 @@ func perlInt(v string) int64 {
 // reply is a handler's success payload.
 type reply map[string]string
 
-// handler answers one command.
-type handler func(t *Tracker, r *request) (reply, error)
-
-// commands is the dispatch table; filled in init to avoid an initialisation
-// cycle through the handlers.
-var commands map[string]handler
-
-func init() {
-	commands = map[string]handler{
-		// data commands (cmd_file.go, cmd_paths.go)
-		"create_open":  (*Tracker).cmdCreateOpen,
-		"create_close": (*Tracker).cmdCreateClose,
-		"get_paths":    (*Tracker).cmdGetPaths,
-		"delete":       (*Tracker).cmdDelete,
-		"rename":       (*Tracker).cmdRename,
-		"list_keys":    (*Tracker).cmdListKeys,
-		"list_fids":    (*Tracker).cmdListFIDs,
-		"file_info":    (*Tracker).cmdFileInfo,
-		"file_debug":   (*Tracker).cmdFileDebug,
-		"updateclass":  (*Tracker).cmdUpdateClassOfFile,
-		"edit_file":    (*Tracker).cmdEditFile,
-		"sleep":        (*Tracker).cmdSleep,
-		"test":         (*Tracker).cmdTest,
-		"noop":         (*Tracker).cmdNoop,
-		// admin (cmd_admin.go)
-		"create_host":        (*Tracker).cmdCreateHost,
-		"update_host":        (*Tracker).cmdUpdateHost,
-		"delete_host":        (*Tracker).cmdDeleteHost,
-		"get_hosts":          (*Tracker).cmdGetHosts,
-		"create_device":      (*Tracker).cmdCreateDevice,
-		"set_state":          (*Tracker).cmdSetState,
-		"set_weight":         (*Tracker).cmdSetWeight,
-		"get_devices":        (*Tracker).cmdGetDevices,
-		"create_domain":      (*Tracker).cmdCreateDomain,
-		"delete_domain":      (*Tracker).cmdDeleteDomain,
-		"get_domains":        (*Tracker).cmdGetDomains,
-		"create_class":       (*Tracker).cmdCreateClass,
-		"update_class":       (*Tracker).cmdUpdateClass,
-		"delete_class":       (*Tracker).cmdDeleteClass,
-		"server_setting":     (*Tracker).cmdServerSetting,
-		"server_settings":    (*Tracker).cmdServerSettings,
-		"set_server_setting": (*Tracker).cmdSetServerSetting,
-		// maintenance (cmd_maint.go)
-		"replicate_now":        (*Tracker).cmdReplicateNow,
-		"clear_cache":          (*Tracker).cmdClearCache,
-		"do_monitor_round":     (*Tracker).cmdDoMonitorRound,
-		"fsck_start":           (*Tracker).cmdFsckStart,
-		"fsck_stop":            (*Tracker).cmdFsckStop,
-		"fsck_reset":           (*Tracker).cmdFsckReset,
-		"fsck_clearlog":        (*Tracker).cmdFsckClearLog,
-		"fsck_getlog":          (*Tracker).cmdFsckGetLog,
-		"fsck_status":          (*Tracker).cmdFsckStatus,
-		"rebalance_set_policy": (*Tracker).cmdRebalanceSetPolicy,
-		"rebalance_test":       (*Tracker).cmdRebalanceTest,
-		"rebalance_start":      (*Tracker).cmdRebalanceStart,
-		"rebalance_stop":       (*Tracker).cmdRebalanceStop,
-		"rebalance_reset":      (*Tracker).cmdRebalanceReset,
-		"rebalance_status":     (*Tracker).cmdRebalanceStatus,
-		// mogfs extensions (cmd_ext.go)
-		"mogfs_getattr":     (*Tracker).cmdGetAttr,
-		"mogfs_setattr":     (*Tracker).cmdSetAttr,
-		"mogfs_delattr":     (*Tracker).cmdDelAttr,
-		"mogfs_renameattrs": (*Tracker).cmdRenameAttrs,
-		"mogfs_list":        (*Tracker).cmdList,
-		"mogfs_lookup":      (*Tracker).cmdLookup,
-		"mogfs_link":        (*Tracker).cmdLink,
-		"mogfs_unlink":      (*Tracker).cmdUnlink,
-		"stats":             (*Tracker).cmdStats,
-		"mogfs_caps":        (*Tracker).cmdCaps,
-	}
-}
-
 // extensions are the commands a stock MogileFS 2.73 tracker does not know;
 // with Config.NoExtensions they answer unknown_command as there.
 var extensions = map[string]bool{
@@ -163,7 +91,7 @@ func (t *Tracker) handleLine(cs *connState, line string) string {
 		t.observeRequest("admin_console", nil, 0)
 		return t.adminConsole(cs, req.Cmd, req.Args[""])
 	}
-	h, ok := commands[req.Cmd]
+	h, ok := t.commands[req.Cmd]
 	if !ok || (t.cfg.NoExtensions && extensions[req.Cmd]) {
 		t.stats.count("unknown_command", true)
 		t.observeRequest("unknown_command", protocol.Err("unknown_command"), 0)
@@ -215,7 +143,7 @@ func (t *Tracker) call(h handler, r *request) (out reply, err error) {
 			out, err = nil, protocol.Err("failure")
 		}
 	}()
-	return h(t, r)
+	return h(r)
 }
 
 // stats counts requests and errors per command for "!stats" (and later the
@@ -232,7 +160,7 @@ type cmdStat struct {
 	nanos    atomic.Int64
 }
 
-func newStats() *stats {
+func newStats(commands map[string]handler) *stats {
 	s := &stats{byCmd: map[string]*cmdStat{}}
 	for name := range commands {
 		s.byCmd[name] = &cmdStat{}
@@ -334,4 +262,24 @@ func (t *Tracker) adminConsole(cs *connState, cmd, rest string) string {
 	}
 	b.WriteString(".\r\n")
 	return b.String()
+}
+
+// jobLines is "!jobs": what runs in this tracker, in the original's format.
+func (t *Tracker) jobLines() []string {
+	c := t.cfg
+	var out []string
+	add := func(name string, n int) {
+		if n < 0 {
+			n = 0
+		}
+		out = append(out, fmt.Sprintf("%s count %d", name, n), fmt.Sprintf("%s desired %d", name, n))
+	}
+	add("queryworker", 0)
+	add("monitor", 1)
+	add("replicate", jobCount(c.JobMaster, c.ReplicateJobs))
+	add("delete", jobCount(c.JobMaster, c.DeleteJobs))
+	add("fsck", jobCount(c.JobMaster, c.FsckJobs))
+	add("reaper", jobCount(c.JobMaster, c.ReaperJobs))
+	add("job_master", jobCount(c.JobMaster, 1))
+	return out
 }

@@ -30,20 +30,20 @@ func TestMkcolCached(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	tr := &Tracker{nodes: &nodeproto.Client{HTTP: srv.Client()}, log: slog.New(slog.DiscardHandler), ctx: t.Context()}
+	fc := &fileCmds{nodes: &nodeproto.Client{HTTP: srv.Client()}, log: slog.New(slog.DiscardHandler)}
 
-	tr.mkcol(srv.URL + "/dev1/0/000/000/0000000001.fid")
+	fc.mkcol(t.Context(), srv.URL + "/dev1/0/000/000/0000000001.fid")
 	if got := mkcols.Load(); got != 3 {
 		t.Fatalf("first create_open sent %d MKCOLs, want 3", got)
 	}
 	if fi, err := os.Stat(filepath.Join(root, "dev1/0/000/000")); err != nil || !fi.IsDir() {
 		t.Fatalf("directory not made: %v", err)
 	}
-	tr.mkcol(srv.URL + "/dev1/0/000/000/0000000002.fid")
+	fc.mkcol(t.Context(), srv.URL + "/dev1/0/000/000/0000000002.fid")
 	if got := mkcols.Load(); got != 3 {
 		t.Errorf("second create_open in the same directory sent %d MKCOLs in all, want still 3", got)
 	}
-	tr.mkcol(srv.URL + "/dev1/0/000/001/0000001000.fid")
+	fc.mkcol(t.Context(), srv.URL + "/dev1/0/000/001/0000001000.fid")
 	if got := mkcols.Load(); got != 4 {
 		t.Errorf("a new leaf directory sent %d MKCOLs in all, want 4", got)
 	}

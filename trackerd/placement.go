@@ -177,8 +177,8 @@ func contains(s []int, v int) bool {
 
 // headSize returns the Content-Length of url via HEAD. A 2xx without
 // Content-Length counts as 0 (the original's lighttpd special case).
-func (t *Tracker) headSize(ctx context.Context, url string) (int64, error) {
-	size, err := t.nodes.Head(ctx, url)
+func (fc *fileCmds) headSize(ctx context.Context, url string) (int64, error) {
+	size, err := fc.nodes.Head(ctx, url)
 	return max(size, 0), err
 }
 
@@ -188,7 +188,7 @@ func (t *Tracker) headSize(ctx context.Context, url string) (int64, error) {
 // Like the original (Device.pm::create_directory) a directory made once is
 // not asked for again for an hour: consecutive fids share their directories,
 // so this is a few MKCOLs per thousand uploads instead of three per copy.
-func (t *Tracker) mkcol(url string) {
+func (fc *fileCmds) mkcol(ctx context.Context, url string) {
 	u := strings.TrimPrefix(url, "http://")
 	slash := strings.IndexByte(u, '/')
 	if slash < 0 {
@@ -202,18 +202,18 @@ func (t *Tracker) mkcol(url string) {
 	dir := "/" + parts[0]
 	for _, seg := range parts[1:4] {
 		dir += "/" + seg
-		if t.mkcols.fresh(base + dir) {
+		if fc.mkcols.fresh(base + dir) {
 			continue
 		}
-		c, err := t.nodes.Do(t.ctx, "MKCOL", base+dir)
+		c, err := fc.nodes.Do(ctx, "MKCOL", base+dir)
 		if err != nil {
-			t.log.Debug("mkcol failed", "url", base+dir, "err", err)
+			fc.log.Debug("mkcol failed", "url", base+dir, "err", err)
 			return
 		}
 		// 2xx: made or already there. 400/501: a node that does not know
 		// MKCOL (Perlbal), which creates directories on PUT: also done.
 		if c/100 == 2 || c == 400 || c == 501 {
-			t.mkcols.add(base + dir)
+			fc.mkcols.add(base + dir)
 		}
 	}
 }

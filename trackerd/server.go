@@ -42,7 +42,7 @@ type Tracker struct {
 	nodes *nodeproto.Client // HEAD, MKCOL and digests against storage nodes
 	start time.Time
 
-	mkcols mkcolCache // directories recently made by MKCOL
+	commands map[string]handler // the dispatch table (handlers.go)
 
 	ctx    context.Context // cancelled by Close; parent of all request work
 	cancel context.CancelFunc
@@ -75,7 +75,6 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		store: store,
 		paths: paths,
 		nodes: &nodeproto.Client{HTTP: cfg.HTTPClient},
-		stats: newStats(),
 		start: time.Now(),
 		conns: map[net.Conn]struct{}{},
 	}
@@ -102,6 +101,8 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		t.listeners = append(t.listeners, l)
 	}
 	t.startBackground()
+	t.commands = t.newCommands()
+	t.stats = newStats(t.commands)
 	t.serveMetrics()
 	t.bg.Add(1)
 	go func() {
