@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -77,12 +78,13 @@ type FS struct {
 	// noLookup, noUnlink, noLink: the tracker has the extension but not
 	// that command (an older mogfs tracker during a rolling upgrade).
 	noLookup, noUnlink, noLink atomic.Bool
-	caps                       atomic.Int32 // create_close_attrs: capUnknown, capYes or capNo
-	noStream                   atomic.Bool  // a node refused a chunked PUT: no more streams
-	wb                         *Writeback   // -o writeback queue; nil when off
-	pool                       openPool     // create_opens made ahead
-	fresh                      freshDirs    // directories just made here: their missing names need no lookup
-	local                      localDirs    // directories made here without the extension
+	caps                       atomic.Int32   // create_close_attrs: capUnknown, capYes or capNo
+	noStream                   atomic.Bool    // a node refused a chunked PUT: no more streams
+	wb                         *Writeback     // -o writeback queue; nil when off
+	pool                       openPool       // create_opens made ahead
+	opens                      sync.WaitGroup // create_opens in flight (startOpen)
+	fresh                      freshDirs      // directories just made here: their missing names need no lookup
+	local                      localDirs      // directories made here without the extension
 }
 
 // New returns an FS.

@@ -87,18 +87,22 @@ func (fs *FS) PreOpen(domain, key string) *PreOpen {
 	return fs.pool.take(domain, key)
 }
 
-// ClosePool gives up the create_opens made ahead; for unmount.
-func (fs *FS) ClosePool() { fs.pool.close() }
+// ClosePool gives up the create_opens made ahead and waits for those in
+// flight (each bounded by a minute); for unmount.
+func (fs *FS) ClosePool() {
+	fs.pool.close()
+	fs.opens.Wait()
+}
 
 // startOpen starts a create_open in the background.
 func (fs *FS) startOpen(domain, key string) *PreOpen {
 	p := &PreOpen{done: make(chan struct{}), at: time.Now()}
-	go func() {
+	fs.opens.Go(func() {
 		defer close(p.done)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		p.res, p.err = fs.c.CreateOpen(ctx, domain, key, fs.opt.Class, -1)
-	}()
+	})
 	return p
 }
 
