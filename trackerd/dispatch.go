@@ -76,7 +76,7 @@ var extensions = map[string]bool{
 }
 
 // handleLine answers one request line; "" means no reply (blank line).
-func (t *Tracker) handleLine(cs *connState, line string) string {
+func (t *Tracker) handleLine(ctx context.Context, cs *connState, line string) string {
 	req, err := protocol.ParseRequest(line)
 	if errors.Is(err, protocol.ErrEmptyLine) {
 		return ""
@@ -97,7 +97,7 @@ func (t *Tracker) handleLine(cs *connState, line string) string {
 		t.observeRequest("unknown_command", protocol.Err("unknown_command"), 0)
 		return withCallID(protocol.FormatErr(protocol.Err("unknown_command")), req.Args)
 	}
-	r := &request{ctx: t.ctx, cmd: req.Cmd, args: req.Args, conn: cs}
+	r := &request{ctx: ctx, cmd: req.Cmd, args: req.Args, conn: cs}
 	start := time.Now()
 	out, err := t.call(h, r)
 	d := time.Since(start)

@@ -20,7 +20,7 @@ func FuzzHandleLine(f *testing.F) {
 		f.Add(s)
 	}
 	tr, _ := startTracker(f)
-	ctx := tr.ctx
+	ctx := f.Context()
 	tr.ns.store.CreateDomain(ctx, "testdom")
 	tr.ns.reload(ctx)
 	f.Fuzz(func(t *testing.T, line string) {
@@ -30,7 +30,7 @@ func FuzzHandleLine(f *testing.F) {
 		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "sleep") {
 			return // would sleep for real
 		}
-		out := tr.handleLine(&connState{ip: "127.0.0.1"}, line)
+		out := tr.handleLine(ctx, &connState{ip: "127.0.0.1"}, line)
 		if strings.TrimSpace(line) == "" {
 			if out != "" {
 				t.Fatalf("blank line %q got reply %q", line, out)

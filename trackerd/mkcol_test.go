@@ -32,18 +32,18 @@ func TestMkcolCached(t *testing.T) {
 	defer srv.Close()
 	fc := &fileCmds{nodes: &nodeproto.Client{HTTP: srv.Client()}, log: slog.New(slog.DiscardHandler)}
 
-	fc.mkcol(t.Context(), srv.URL + "/dev1/0/000/000/0000000001.fid")
+	fc.mkcol(t.Context(), srv.URL+"/dev1/0/000/000/0000000001.fid")
 	if got := mkcols.Load(); got != 3 {
 		t.Fatalf("first create_open sent %d MKCOLs, want 3", got)
 	}
 	if fi, err := os.Stat(filepath.Join(root, "dev1/0/000/000")); err != nil || !fi.IsDir() {
 		t.Fatalf("directory not made: %v", err)
 	}
-	fc.mkcol(t.Context(), srv.URL + "/dev1/0/000/000/0000000002.fid")
+	fc.mkcol(t.Context(), srv.URL+"/dev1/0/000/000/0000000002.fid")
 	if got := mkcols.Load(); got != 3 {
 		t.Errorf("second create_open in the same directory sent %d MKCOLs in all, want still 3", got)
 	}
-	fc.mkcol(t.Context(), srv.URL + "/dev1/0/000/001/0000001000.fid")
+	fc.mkcol(t.Context(), srv.URL+"/dev1/0/000/001/0000001000.fid")
 	if got := mkcols.Load(); got != 4 {
 		t.Errorf("a new leaf directory sent %d MKCOLs in all, want 4", got)
 	}

@@ -39,7 +39,7 @@ type observer struct {
 
 // startMetrics opens the metrics listener (when configured) and builds the
 // registry; serving starts in startMetricsServer once the monitor exists.
-func (t *Tracker) startMetrics() error {
+func (t *Tracker) startMetrics(ctx context.Context) error {
 	t.obs = &observer{errLog: status.NewErrorLog(0)}
 	if t.cfg.MetricsListen == "" {
 		return nil
@@ -51,12 +51,12 @@ func (t *Tracker) startMetrics() error {
 	reg := metrics.NewRegistry()
 	t.obs.reg, t.obs.ln = reg, ln
 	t.obs.m = metrics.NewTracker(reg)
-	reg.MustRegister(metrics.NewTrackerCollector(t.metricsSnapshot))
+	reg.MustRegister(metrics.NewTrackerCollector(func() metrics.TrackerSnapshot { return t.metricsSnapshot(ctx) }))
 	return nil
 }
 
 // serveMetrics serves /metrics and the status page until Close.
-func (t *Tracker) serveMetrics() {
+func (t *Tracker) serveMetrics(ctx context.Context) {
 	if t.obs.ln == nil {
 		return
 	}
@@ -68,7 +68,7 @@ func (t *Tracker) serveMetrics() {
 	t.bg.Add(1)
 	go func() {
 		defer t.bg.Done()
-		if err := metrics.ServeListener(t.ctx, t.obs.ln, t.obs.reg, map[string]http.Handler{"/": page}, t.log); err != nil {
+		if err := metrics.ServeListener(ctx, t.obs.ln, t.obs.reg, map[string]http.Handler{"/": page}, t.log); err != nil {
 			t.log.Error("metrics server failed", "err", err)
 		}
 	}()
@@ -150,8 +150,8 @@ func outcomeLabels(name string) (job, outcome string) {
 }
 
 // metricsSnapshot is the scrape-time state for metrics.NewTrackerCollector.
-func (t *Tracker) metricsSnapshot() metrics.TrackerSnapshot {
-	ctx, cancel := context.WithTimeout(t.ctx, scrapeTimeout)
+func (t *Tracker) metricsSnapshot(ctx context.Context) metrics.TrackerSnapshot {
+	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
 	defer cancel()
 	s := metrics.TrackerSnapshot{Queues: map[string]int64{}, Files: -1}
 	for q, name := range map[meta.Queue]string{meta.QueueReplicate: "replicate", meta.QueueDelete: "delete",

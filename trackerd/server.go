@@ -44,8 +44,7 @@ type Tracker struct {
 
 	commands map[string]handler // the dispatch table (handlers.go)
 
-	ctx    context.Context // cancelled by Close; parent of all request work
-	cancel context.CancelFunc
+	cancel context.CancelFunc // ends the context of all request and background work
 	bg     sync.WaitGroup // background loops and accept loops
 
 	mu        sync.Mutex // guards listeners, conns, closed
@@ -78,13 +77,15 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		start: time.Now(),
 		conns: map[net.Conn]struct{}{},
 	}
-	t.ctx, t.cancel = context.WithCancel(context.Background())
+	// life ends at Close: the parent of all request and background work.
+	life, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
 	t.ns = newNSCache(store, cfg.DefaultMinDevCount)
 	if err := t.ns.reload(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("trackerd: load domains: %w", err)
 	}
-	if err := t.startMetrics(); err != nil {
+	if err := t.startMetrics(life); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -100,20 +101,20 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		}
 		t.listeners = append(t.listeners, l)
 	}
-	t.startBackground()
+	t.startBackground(life)
 	t.commands = t.newCommands()
 	t.stats = newStats(t.commands)
-	t.serveMetrics()
+	t.serveMetrics(life)
 	t.bg.Add(1)
 	go func() {
 		defer t.bg.Done()
-		t.ns.loop(t.ctx, cfg.CacheRefresh, t.log)
+		t.ns.loop(life, cfg.CacheRefresh, t.log)
 	}()
 	for _, l := range t.listeners {
 		t.bg.Add(1)
 		go func() {
 			defer t.bg.Done()
-			t.acceptLoop(l)
+			t.acceptLoop(life, l)
 		}()
 	}
 	t.log.Info("tracker started", "addrs", t.Addrs(), "metrics", t.MetricsAddr(), "config", cfg)
@@ -179,12 +180,12 @@ func (t *Tracker) Close() error {
 	return t.store.Close()
 }
 
-func (t *Tracker) acceptLoop(l net.Listener) {
+func (t *Tracker) acceptLoop(ctx context.Context, l net.Listener) {
 	var delay time.Duration
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if t.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			// Out of file descriptors and the like: back off as net/http does.
@@ -206,7 +207,7 @@ func (t *Tracker) acceptLoop(l net.Listener) {
 		if t.obs.m != nil {
 			t.obs.m.Connections.Inc()
 		}
-		go t.serveConn(c)
+		go t.serveConn(ctx, c)
 	}
 }
 
@@ -214,7 +215,7 @@ func (t *Tracker) acceptLoop(l net.Listener) {
 // order; replies are buffered and flushed only when no further complete
 // request line is already buffered, so a pipelined batch costs one write
 // while a lone request is never held back.
-func (t *Tracker) serveConn(c net.Conn) {
+func (t *Tracker) serveConn(ctx context.Context, c net.Conn) {
 	defer func() {
 		c.Close()
 		t.mu.Lock()
@@ -248,7 +249,7 @@ func (t *Tracker) serveConn(c net.Conn) {
 			bw.Flush()
 			return
 		default:
-			reply = t.handleLine(cs, line)
+			reply = t.handleLine(ctx, cs, line)
 		}
 		if reply != "" {
 			if _, err := bw.WriteString(reply); err != nil {

@@ -1,6 +1,7 @@
 package trackerd
 
 import (
+	"context"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/monitor"
 )
@@ -8,7 +9,7 @@ import (
 // startBackground builds the monitor and the background jobs and runs them
 // until Close. The monitor exists (and its snapshot answers queries) even
 // before its first round; create_open waits for that round.
-func (t *Tracker) startBackground() {
+func (t *Tracker) startBackground(ctx context.Context) {
 	cfg := t.cfg
 	t.mon = monitor.New(monitor.Config{
 		Store:          t.store,
@@ -35,17 +36,17 @@ func (t *Tracker) startBackground() {
 		OnOutcome:          t.jobOutcome,
 	})
 	// Hosts and devices are known (unobserved) before the first probe.
-	if err := t.mon.Refresh(t.ctx); err != nil {
+	if err := t.mon.Refresh(ctx); err != nil {
 		t.log.Warn("monitor: initial load failed", "err", err)
 	}
 	t.bg.Add(2)
 	go func() {
 		defer t.bg.Done()
-		t.mon.Run(t.ctx)
+		t.mon.Run(ctx)
 	}()
 	go func() {
 		defer t.bg.Done()
-		t.jobs.Run(t.ctx)
+		t.jobs.Run(ctx)
 	}()
 }
 
