@@ -59,6 +59,14 @@ var (
 	// needs a human. HTTP 500.
 	ErrNotWritable = errors.New("stord: device not writable")
 
+	// ErrBadDestination is returned for a MOVE whose Destination header is
+	// missing, malformed, or names another device. HTTP 400.
+	ErrBadDestination = errors.New("stord: bad destination")
+
+	// ErrDestinationExists is returned for a MOVE with "Overwrite: F" onto
+	// an existing file. HTTP 412 Precondition Failed (RFC 4918).
+	ErrDestinationExists = errors.New("stord: destination exists")
+
 	// ErrMethod is returned for HTTP methods the node does not implement.
 	// HTTP 400, as Perlbal.
 	ErrMethod = errors.New("stord: method not supported")
@@ -92,6 +100,10 @@ func statusFor(err error) (int, string) {
 		return http.StatusInsufficientStorage, "Insufficient Storage"
 	case errors.Is(err, ErrNotWritable):
 		return http.StatusInternalServerError, "Device not writable"
+	case errors.Is(err, ErrBadDestination):
+		return http.StatusBadRequest, "Bad Destination"
+	case errors.Is(err, ErrDestinationExists):
+		return http.StatusPreconditionFailed, "Precondition Failed"
 	case errors.Is(err, ErrMethod):
 		return http.StatusBadRequest, "Method not supported"
 	}

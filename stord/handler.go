@@ -92,6 +92,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = h.delete(rw, r)
 	case "MKCOL":
 		err = h.mkcol(rw, r)
+	case "MOVE":
+		err = h.move(rw, r)
 	default:
 		err = fmt.Errorf("%w: %s", ErrMethod, r.Method)
 	}

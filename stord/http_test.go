@@ -263,3 +263,61 @@ func TestContentRangePut(t *testing.T) {
 		t.Errorf("GET past EOF = %d, want 416", code)
 	}
 }
+
+// TestHTTPMove: WebDAV MOVE as the Perl client's edit_file sends it, with
+// an absolute Destination URL, and its refusals.
+func TestHTTPMove(t *testing.T) {
+	n := startNode(t)
+	const src, dst = "/dev1/0/000/000/0000000007.fid", "/dev1/0/000/000/0000000008.fid"
+	put := func(p, body string) {
+		t.Helper()
+		if code, _, _ := n.do(t, "PUT", p, strings.NewReader(body)); code != 200 {
+			t.Fatalf("PUT %s = %d", p, code)
+		}
+	}
+	put(src, "old content")
+	if code, _, _ := n.do(t, "MOVE", src, nil, "Destination", n.base+dst); code != 201 {
+		t.Fatalf("MOVE to a new name = %d, want 201", code)
+	}
+	if b, err := os.ReadFile(n.path(dst)); err != nil || string(b) != "old content" {
+		t.Fatalf("destination holds %q, %v", b, err)
+	}
+	if _, err := os.Stat(n.path(src)); !os.IsNotExist(err) {
+		t.Fatalf("source still there: %v", err)
+	}
+	put(src, "again")
+	if code, _, _ := n.do(t, "MOVE", src, nil, "Destination", n.base+dst, "Overwrite", "F"); code != 412 {
+		t.Errorf("MOVE onto a file with Overwrite: F = %d, want 412", code)
+	}
+	if code, _, _ := n.do(t, "MOVE", src, nil, "Destination", dst); code != 204 {
+		t.Errorf("MOVE onto a file (path Destination) = %d, want 204", code)
+	}
+	if b, _ := os.ReadFile(n.path(dst)); string(b) != "again" {
+		t.Errorf("replaced destination holds %q", b)
+	}
+	put(src, "x")
+	for _, tc := range []struct {
+		name, dest string
+		code       int
+	}{
+		{"no Destination", "", 400},
+		{"another device", n.base + "/dev2/x.fid", 400},
+		{"traversal", n.base + "/dev1/../dev2/x.fid", 400},
+		{"a directory", n.base + "/dev1/0/", 400},
+		{"not a device", "http://elsewhere/etc/passwd", 400},
+	} {
+		hdr := []string{}
+		if tc.dest != "" {
+			hdr = []string{"Destination", tc.dest}
+		}
+		if code, _, _ := n.do(t, "MOVE", src, nil, hdr...); code != tc.code {
+			t.Errorf("MOVE (%s) = %d, want %d", tc.name, code, tc.code)
+		}
+	}
+	if b, _ := os.ReadFile(n.path(src)); string(b) != "x" {
+		t.Errorf("a refused MOVE changed the source: %q", b)
+	}
+	if code, _, _ := n.do(t, "MOVE", "/dev1/nope.fid", nil, "Destination", n.base+dst); code != 404 {
+		t.Errorf("MOVE of a missing file = %d, want 404", code)
+	}
+}
