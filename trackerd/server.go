@@ -45,7 +45,7 @@ type Tracker struct {
 	commands map[string]handler // the dispatch table (handlers.go)
 
 	cancel context.CancelFunc // ends the context of all request and background work
-	bg     sync.WaitGroup // background loops and accept loops
+	bg     sync.WaitGroup     // background loops and accept loops
 
 	mu        sync.Mutex // guards listeners, conns, closed
 	listeners []net.Listener

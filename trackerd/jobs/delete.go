@@ -121,8 +121,9 @@ func (d *Deleter) RunTempfiles(ctx context.Context) {
 	}
 }
 
-// sweepTempfiles abandons uploads older than TempfileTooOld, one tracker at a
-// time (lock mgfs:tempfiles): a tempfile whose fid never became a file gets
+// sweepTempfiles moves the legacy delete queue onto file_to_delete2
+// (Store.AdoptLegacyDeletes) and abandons uploads older than
+// TempfileTooOld, one tracker at a time (lock mgfs:tempfiles): a tempfile whose fid never became a file gets
 // file_on rows for every device it was offered and goes on the delete queue
 // (a DELETE of a file never written returns 404, which counts as success).
 func (d *Deleter) sweepTempfiles(ctx context.Context) error {
@@ -132,6 +133,16 @@ func (d *Deleter) sweepTempfiles(ctx context.Context) error {
 		return err
 	}
 	defer release()
+	// The legacy queue of MogileFS 1.x joins file_to_delete2 here, under
+	// the same lock: the sweep runs at start and every TempfileSweep.
+	n, err := st.AdoptLegacyDeletes(ctx, time.Now())
+	if n > 0 {
+		d.log.Info("legacy delete queue adopted", "fids", n)
+		d.j.stats.add("legacy_deletes_adopted", n)
+	}
+	if err != nil {
+		return err
+	}
 	for {
 		stale, err := st.StaleTempFiles(ctx, time.Now().Add(-d.j.cfg.TempfileTooOld), 1000)
 		if err != nil || len(stale) == 0 {

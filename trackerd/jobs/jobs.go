@@ -215,7 +215,7 @@ func (c *counters) set(name string, n int64) {
 
 // Stats returns a copy of the counters: outcomes since start (replicated,
 // replicate_failed, replicate_trimmed, drained, deleted (fids),
-// deleted_replicas, delete_failed, tempfiles_reaped, reaped, drain_queued,
+// deleted_replicas, delete_failed, tempfiles_reaped, legacy_deletes_adopted, reaped, drain_queued,
 // fsck_checked, fsck_<EVCODE>) and the last observed queue depths
 // (queue_replicate, queue_delete, queue_fsck). Counters never touched are
 // absent.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -245,5 +246,60 @@ func TestTwoRunnersNeverCopyTwice(t *testing.T) {
 	}
 	if tr := a.Stats()["replicate_trimmed"] + b.Stats()["replicate_trimmed"]; tr != 0 {
 		t.Errorf("%d copies trimmed: some fid was copied twice", tr)
+	}
+}
+
+// TestLegacyDeleteQueueDrained: a database from MogileFS 1.x can hold
+// deletes in file_to_delete and file_to_delete_later (the file rows
+// already gone, the file_on rows left for the delete worker). They are
+// carried out like file_to_delete2's; a _later row not due yet waits.
+func TestLegacyDeleteQueueDrained(t *testing.T) {
+	c := newCluster(t, 1, 1)
+	ctx := t.Context()
+	fids := c.files("old", 4, 1)
+	c.startJobs("t1", nil)
+	c.waitFor(15*time.Second, "replication", func() (bool, string) { return c.replicated(fids, 2) })
+	var order []int64
+	for fid := range fids {
+		order = append(order, fid)
+	}
+	slices.Sort(order)
+	db := c.st.DB()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, fid := range order {
+		exec("DELETE FROM file WHERE fid = ?", fid) // an old tracker's delete
+	}
+	exec("INSERT INTO file_to_delete (fid) VALUES (?), (?)", order[0], order[1])
+	exec("INSERT INTO file_to_delete_later (fid, delafter) VALUES (?, ?), (?, ?)",
+		order[2], time.Now().Add(-time.Minute).Unix(), order[3], time.Now().Add(time.Hour).Unix())
+	gone := func(fid int64) bool {
+		for d := 1; d <= 2; d++ {
+			if _, err := c.devNode[d].File(nodeproto.FIDPath(d, fid)); !errors.Is(err, os.ErrNotExist) {
+				return false
+			}
+		}
+		return len(c.devids(fid)) == 0
+	}
+	c.waitFor(15*time.Second, "legacy deletes carried out", func() (bool, string) {
+		for _, fid := range order[:3] {
+			if !gone(fid) {
+				return false, fmt.Sprintf("fid %d still on %v", fid, c.devids(fid))
+			}
+		}
+		var legacy int
+		db.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_to_delete").Scan(&legacy)
+		return legacy == 0, fmt.Sprintf("%d rows left in file_to_delete", legacy)
+	})
+	if gone(order[3]) {
+		t.Error("a file_to_delete_later row not due yet was carried out")
+	}
+	var later int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_to_delete_later").Scan(&later); err != nil || later != 1 {
+		t.Errorf("file_to_delete_later holds %d rows (%v), want the one not due", later, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 // and replica rows, checksums, fsck's log and cursor settings, and locks.
 type Store interface {
 	AddFileOn(ctx context.Context, fid int64, devid int) error
+	AdoptLegacyDeletes(ctx context.Context, now time.Time) (int64, error)
 	AddFsckLog(ctx context.Context, e meta.FsckLogEntry) error
 	Checksum(ctx context.Context, fid int64) (hashtype int, sum []byte, err error)
 	Claim(ctx context.Context, q meta.Queue, n int, lease time.Duration) ([]meta.Job, error)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -220,4 +221,65 @@ func (s *Store) OldestDue(ctx context.Context, q Queue) (j Job, now time.Time, o
 		return Job{}, now, false, fmt.Errorf("meta: oldest due in %s: %w", t.table, err)
 	}
 	return j, now, true, nil
+}
+
+// AdoptLegacyDeletes moves the delete queue of MogileFS before 2.x onto
+// file_to_delete2, due at once, so the delete job drains it like any
+// other delete and a database upgraded from an old MogileFS loses no
+// pending delete: every file_to_delete row, and the file_to_delete_later
+// rows whose delafter has come. Only the fids read are removed from the
+// legacy tables, in the same transaction, a thousand at a time. It returns
+// how many it moved.
+func (s *Store) AdoptLegacyDeletes(ctx context.Context, now time.Time) (int64, error) {
+	const batch = 1000
+	var total int64
+	for _, legacy := range []struct{ table, due string }{
+		{"file_to_delete", ""},
+		{"file_to_delete_later", " WHERE delafter <= ?"},
+	} {
+		for {
+			var n int
+			err := s.tx(ctx, func(tx *sql.Tx) error {
+				n = 0
+				var args []any
+				if legacy.due != "" {
+					args = append(args, now.Unix())
+				}
+				rows, err := tx.QueryContext(ctx, "SELECT fid FROM "+legacy.table+legacy.due+" ORDER BY fid LIMIT "+strconv.Itoa(batch), args...)
+				if err != nil {
+					return err
+				}
+				var fids []int64
+				for rows.Next() {
+					var fid int64
+					if err := rows.Scan(&fid); err != nil {
+						rows.Close()
+						return err
+					}
+					fids = append(fids, fid)
+				}
+				if err := rows.Close(); err != nil {
+					return err
+				}
+				for _, fid := range fids {
+					if _, err := tx.ExecContext(ctx, s.d.insertIgnore()+" INTO file_to_delete2 (fid, nexttry, failcount) VALUES (?, 0, 0)", fid); err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, "DELETE FROM "+legacy.table+" WHERE fid = ?", fid); err != nil {
+						return err
+					}
+				}
+				n = len(fids)
+				return nil
+			})
+			if err != nil {
+				return total, fmt.Errorf("meta: adopt %s: %w", legacy.table, err)
+			}
+			total += int64(n)
+			if n < batch {
+				break
+			}
+		}
+	}
+	return total, nil
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Checksums", testChecksums},
 		{"Settings", testSettings},
 		{"Queues", testQueues},
+		{"LegacyDeletes", testLegacyDeletes},
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentIDs", testConcurrentIDs},

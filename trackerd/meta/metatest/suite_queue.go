@@ -364,3 +364,48 @@ func testConcurrentIDs(t *testing.T, newDB NewDB) {
 		t.Fatalf("got %d domains, %d classes, %d hosts; want 25, 24, 24", len(doms), len(classes), len(hosts))
 	}
 }
+
+// testLegacyDeletes: the delete queue of MogileFS 1.x moves onto
+// file_to_delete2 in batches (past one batch here), once; a
+// file_to_delete_later row not yet due stays, and a fid already queued is
+// not queued twice.
+func testLegacyDeletes(t *testing.T, newDB NewDB) {
+	s := Open(t, newDB(t))
+	ctx := ctxT(t)
+	db := s.DB()
+	now := time.Now()
+	tx, err := db.BeginTx(ctx, nil)
+	must(t, err, "begin")
+	for fid := 1; fid <= 1500; fid++ {
+		_, err := tx.ExecContext(ctx, "INSERT INTO file_to_delete (fid) VALUES (?)", fid)
+		must(t, err, "insert file_to_delete")
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO file_to_delete_later (fid, delafter) VALUES (?, ?), (?, ?)",
+		2001, now.Add(-time.Minute).Unix(), 2002, now.Add(time.Hour).Unix())
+	must(t, err, "insert file_to_delete_later")
+	must(t, tx.Commit(), "commit")
+	must(t, s.Enqueue(ctx, meta.Job{Queue: meta.QueueDelete, FID: 7}), "Enqueue(7)")
+
+	n, err := s.AdoptLegacyDeletes(ctx, now)
+	must(t, err, "AdoptLegacyDeletes")
+	if n != 1501 {
+		t.Fatalf("AdoptLegacyDeletes moved %d, want 1501", n)
+	}
+	if d, err := s.QueueDepth(ctx, meta.QueueDelete); err != nil || d != 1501 {
+		t.Fatalf("delete queue depth %d, %v; want 1501", d, err)
+	}
+	if n, err := s.AdoptLegacyDeletes(ctx, now); err != nil || n != 0 {
+		t.Fatalf("second AdoptLegacyDeletes = %d, %v; want 0", n, err)
+	}
+	var legacy, later int
+	must(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_to_delete").Scan(&legacy), "count")
+	must(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_to_delete_later").Scan(&later), "count")
+	if legacy != 0 || later != 1 {
+		t.Fatalf("left %d in file_to_delete and %d in file_to_delete_later, want 0 and 1", legacy, later)
+	}
+	jobs, err := s.Claim(ctx, meta.QueueDelete, 10, time.Minute)
+	must(t, err, "Claim")
+	if len(jobs) != 10 {
+		t.Fatalf("claimed %d adopted deletes, want 10 due now", len(jobs))
+	}
+}
