@@ -190,3 +190,29 @@ func (c *Client) ListKeys(ctx context.Context, domain, prefix, after string, lim
 	}
 	return keys, r["next_after"], nil
 }
+
+// FIDInfo is one file of list_fids.
+type FIDInfo struct {
+	FID           int64
+	Domain, Class string
+	Key           string
+	Length        int64
+	DevCount      int
+}
+
+// ListFIDs returns up to limit files with fids above from, by fid
+// (list_fids).
+func (c *Client) ListFIDs(ctx context.Context, from int64, limit int) ([]FIDInfo, error) {
+	r, err := c.Do(ctx, "list_fids", map[string]string{"from": strconv.FormatInt(from, 10), "to": strconv.Itoa(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list_fids: %w", err)
+	}
+	n := count(r, "fid_count")
+	out := make([]FIDInfo, 0, n)
+	for i := 1; i <= n; i++ {
+		p := "fid_" + strconv.Itoa(i) + "_"
+		out = append(out, FIDInfo{FID: atoi64(r[p+"fid"]), Domain: r[p+"domain"], Class: r[p+"class"], Key: r[p+"key"],
+			Length: atoi64(r[p+"length"]), DevCount: atoi(r[p+"devcount"])})
+	}
+	return out, nil
+}

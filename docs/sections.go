@@ -32,6 +32,8 @@ var Sections = []Section{
 	{"mogdelete", toolHelp("mogdelete", cli.Delete)},
 	{"moglistkeys", toolHelp("moglistkeys", cli.ListKeys)},
 	{"mogfileinfo", toolHelp("mogfileinfo", cli.FileInfo)},
+	{"mogrename", toolHelp("mogrename", cli.Rename)},
+	{"moglistfids", toolHelp("moglistfids", cli.ListFIDs)},
 	{"mogadm", toolHelp("mogadm", cli.Adm)},
 }
 

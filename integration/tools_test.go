@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,6 +137,24 @@ func TestToolsFromScratch(t *testing.T) {
 			t.Errorf("mogadm check output lacks %q:\n%s", want, check)
 		}
 	}
+	sum := mustTool(t, c, nil, "mogadm", tr, "device", "summary", "--hostname=extra")
+	if !regexp.MustCompile(`^Hostname +HostID +Status +used\(G\) +free\(G\) +total\(G\) +%Used\n` +
+		`extra +\[ *\d+\]: +alive +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{2}\n$`).MatchString(sum) {
+		t.Errorf("device summary --hostname=extra:\n%s", sum)
+	}
+	// Slave databases, stored as the original's settings.
+	mustTool(t, c, nil, "mogadm", tr, "slave", "add", "s1", "--dsn=DBI:mysql:mogilefs:host=10.0.0.9", "--username=ro", "--password=pw")
+	mustTool(t, c, nil, "mogadm", tr, "slave", "add", "s2", "--dsn=DBI:mysql:m2", "--username=u2", "--password=p2")
+	failTool(t, c, "mogadm", "slave failed to be added", tr, "slave", "add", "s1", "--dsn=x", "--username=y", "--password=z")
+	mustTool(t, c, nil, "mogadm", tr, "slave", "modify", "s1", "--password=new")
+	mustTool(t, c, nil, "mogadm", tr, "slave", "delete", "s2")
+	failTool(t, c, "mogadm", "slave delete failed", tr, "slave", "delete", "s2")
+	if out := mustTool(t, c, nil, "mogadm", tr, "slave", "list"); out != "s1 --dsn=DBI:mysql:mogilefs:host=10.0.0.9 --username=ro --password=new\n" {
+		t.Errorf("slave list = %q", out)
+	}
+	if ss, err := c.Client(t).ServerSettings(t.Context()); err != nil || ss["slave_keys"] != "s1" || ss["slave_s2"] != "" {
+		t.Errorf("settings after the slave commands: slave_keys %q, slave_s2 %q, %v", ss["slave_keys"], ss["slave_s2"], err)
+	}
 	mustTool(t, c, nil, "mogadm", tr, "settings", "list")
 	mustTool(t, c, nil, "mogadm", tr, "device", "modify", "extra", "100", "--weight=50")
 	if out := mustTool(t, c, nil, "mogadm", tr, "fsck", "status"); !strings.Contains(out, "Running: No") {
@@ -247,5 +267,63 @@ func TestToolsTrackerDown(t *testing.T) {
 	out := mustTool(t, c, nil, "mogadm", tr, "check")
 	if !strings.Contains(out, first+" ... REQUEST FAILURE") || !strings.Contains(out, second+" ... OK") {
 		t.Errorf("mogadm check with the first tracker down:\n%s", out)
+	}
+}
+
+// TestToolsRenameListFIDs: mogrename moves a key to a new name with the
+// same fid, and moglistfids prints the originals' records, paging past the
+// tracker's 500 files a request.
+func TestToolsRenameListFIDs(t *testing.T) {
+	c := StartCluster(t, ClusterOpts{})
+	cl := c.Client(t)
+	tr, dom := "--trackers="+strings.Join(c.Trackers, ","), "--domain="+c.Opts.Domain
+	const n = 520
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				if _, err := cl.Store(t.Context(), c.Opts.Domain, fmt.Sprintf("f/%03d", i), c.Opts.Class, strings.NewReader("x"), 1); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	before, err := cl.FileInfo(t.Context(), c.Opts.Domain, "f/007")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustTool(t, c, nil, "mogrename", tr, dom, "--old_key=f/007", "--new_key=g/seven")
+	if after, err := cl.FileInfo(t.Context(), c.Opts.Domain, "g/seven"); err != nil || after.FID != before.FID {
+		t.Errorf("after mogrename: %+v, %v; want fid %d", after, err, before.FID)
+	}
+	failTool(t, c, "mogrename", "unknown_key", tr, dom, "--old_key=f/007", "--new_key=g/eight")
+
+	out := mustTool(t, c, nil, "moglistfids", tr, "--fromfid=0", "--count=600")
+	recs := strings.Split(strings.TrimSuffix(out, "\n\n"), "\n\n")
+	if len(recs) != n {
+		t.Fatalf("moglistfids printed %d records, want %d", len(recs), n)
+	}
+	want := fmt.Sprintf("fid %d\nclass %s\ndevcount 1\ndomain %s\nkey g/seven\nlength 1", before.FID, c.Opts.Class, c.Opts.Domain)
+	if !slices.ContainsFunc(recs, func(r string) bool {
+		return strings.HasPrefix(r, fmt.Sprintf("fid %d\n", before.FID)) && (r == want || r == strings.Replace(want, "devcount 1", "devcount 2", 1))
+	}) {
+		t.Errorf("moglistfids lacks %q", want)
+	}
+	last := int64(0)
+	for _, r := range recs {
+		var fid int64
+		if _, err := fmt.Sscanf(r, "fid %d\n", &fid); err != nil || fid <= last {
+			t.Fatalf("record %q out of order after fid %d", r, last)
+		}
+		last = fid
+	}
+	if out := mustTool(t, c, nil, "moglistfids", tr, fmt.Sprintf("--fromfid=%d", last-3), "--count=2"); strings.Count(out, "fid ") != 2 {
+		t.Errorf("moglistfids --count=2 printed:\n%s", out)
 	}
 }

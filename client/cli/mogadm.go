@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +20,7 @@ import (
 var admSpec = Spec{
 	"status": false, "ip": false, "port": false, "getport": false, "altip": false, "altmask": false,
 	"weight": false, "all": true, "mindevcount": false, "replpolicy": false, "hashtype": false,
-	"policy_only": true,
+	"policy_only": true, "hostname": false, "dsn": false, "username": false, "password": false,
 }
 
 const admUsage = `Usage: mogadm [--trackers=HOST:PORT,...] <command> [args] [options]
@@ -30,7 +32,8 @@ const admUsage = `Usage: mogadm [--trackers=HOST:PORT,...] <command> [args] [opt
   mogadm host modify <host> [--ip=IP] [--port=P] [--getport=P] [--altip=IP] [--altmask=CIDR] [--status=S]
   mogadm host mark <host> <status>      status: alive, down, dead, readonly
   mogadm host delete <host>
-  mogadm device list [--all]
+  mogadm device list [--all] [--hostname=H]
+  mogadm device summary [--status=alive,readonly,drain] [--hostname=H]
   mogadm device add <host> <devid> [--status=alive]
   mogadm device mark <host> <devid> <status>   status: alive, down, dead, readonly, drain
   mogadm device modify <host> <devid> [--status=S] [--weight=N]
@@ -43,7 +46,11 @@ const admUsage = `Usage: mogadm [--trackers=HOST:PORT,...] <command> [args] [opt
   mogadm class delete <domain> <class>
   mogadm settings list
   mogadm settings set <key> <value>
-  mogadm fsck start|stop|status|reset [--policy-only]|clearlog|printlog`
+  mogadm fsck start|stop|status|reset [--policy-only]|clearlog|printlog
+  mogadm slave list
+  mogadm slave add <slave_key> --dsn=DSN --username=U --password=P
+  mogadm slave modify <slave_key> [--dsn=DSN] [--username=U] [--password=P]
+  mogadm slave delete <slave_key>`
 
 // admCmd is one mogadm subcommand: its positional argument names and
 // allowed options.
@@ -67,7 +74,8 @@ var admCmds = map[string]admCmd{
 	"host modify":     {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostModify},
 	"host mark":       {args: []string{"hostname", "status"}, run: (*adm).hostMark},
 	"host delete":     {args: []string{"hostname"}, run: (*adm).hostDelete},
-	"device list":     {opts: []string{"all"}, run: (*adm).deviceList},
+	"device list":     {opts: []string{"all", "hostname"}, run: (*adm).deviceList},
+	"device summary":  {opts: []string{"status", "hostname"}, run: (*adm).deviceSummary},
 	"device add":      {args: []string{"hostname", "devid"}, opts: []string{"status"}, run: (*adm).deviceAdd},
 	"device mark":     {args: []string{"hostname", "devid", "status"}, run: (*adm).deviceMark},
 	"device modify":   {args: []string{"hostname", "devid"}, opts: []string{"status", "weight"}, run: (*adm).deviceModify},
@@ -87,6 +95,9 @@ var admCmds = map[string]admCmd{
 	"fsck status":     {run: (*adm).fsckStatus},
 	"fsck printlog":   {run: (*adm).fsckPrintLog},
 	"slave list":      {run: (*adm).slaveList},
+	"slave add":       {args: []string{"slave_key"}, opts: []string{"dsn", "username", "password"}, run: (*adm).slaveAdd},
+	"slave modify":    {args: []string{"slave_key"}, opts: []string{"dsn", "username", "password"}, run: (*adm).slaveModify},
+	"slave delete":    {args: []string{"slave_key"}, run: (*adm).slaveDelete},
 	"rebalance start": {run: func(a *adm, ctx context.Context) error { _, err := a.c.Do(ctx, "rebalance_start", nil); return err }},
 	"rebalance stop":  {run: func(a *adm, ctx context.Context) error { _, err := a.c.Do(ctx, "rebalance_stop", nil); return err }},
 }
@@ -220,6 +231,9 @@ func (a *adm) hostList(ctx context.Context) error {
 		return err
 	}
 	for _, h := range hosts {
+		if hn, ok := a.opts["hostname"]; ok && hn != h.Name {
+			continue
+		}
 		fmt.Fprintf(a.out, "%s [%d]: %s\n", h.Name, h.ID, h.Status)
 		for _, kv := range [][2]string{
 			{"IP", h.IP + ":" + strconv.Itoa(h.HTTPPort)}, {"Alt IP", h.AltIP}, {"Alt Mask", h.AltMask},
@@ -288,6 +302,9 @@ func (a *adm) deviceList(ctx context.Context) error {
 		return err
 	}
 	for _, h := range hosts {
+		if hn, ok := a.opts["hostname"]; ok && hn != h.Name {
+			continue
+		}
 		fmt.Fprintf(a.out, "%s [%d]: %s\n", h.Name, h.ID, h.Status)
 		fmt.Fprintf(a.out, "%6s  %-10s %10s %10s %10s %10s\n", "", "", "used(G)", "free(G)", "total(G)", "weight(%)")
 		for _, d := range devs {
@@ -296,6 +313,43 @@ func (a *adm) deviceList(ctx context.Context) error {
 			}
 			used, total := gib(d.MBUsed), gib(d.MBTotal)
 			fmt.Fprintf(a.out, "%6s: %-10s %10.3f %10.3f %10.3f %10d\n", "dev"+strconv.Itoa(d.ID), d.Status, used, total-used, total, d.Weight)
+		}
+		fmt.Fprintln(a.out)
+	}
+	return nil
+}
+
+// deviceSummary is mogadm's "device summary": per host, the space of its
+// devices in the given states, in the original's columns and host order
+// (its hostids sorted as strings).
+func (a *adm) deviceSummary(ctx context.Context) error {
+	hosts, err := a.c.Hosts(ctx)
+	if err != nil {
+		return err
+	}
+	devs, err := a.c.Devices(ctx)
+	if err != nil {
+		return err
+	}
+	show := map[string]bool{}
+	for st := range strings.SplitSeq(cmp.Or(a.opts["status"], "alive,readonly,drain"), ",") {
+		show[st] = true
+	}
+	sort.Slice(hosts, func(i, j int) bool { return strconv.Itoa(hosts[i].ID) < strconv.Itoa(hosts[j].ID) })
+	fmt.Fprintf(a.out, "%-15s %6s %7s  %8s %8s %8s %8s\n", "Hostname", "HostID", "Status", "used(G)", "free(G)", "total(G)", "%Used")
+	for _, h := range hosts {
+		if hn, ok := a.opts["hostname"]; ok && hn != h.Name {
+			continue
+		}
+		var used, total float64
+		for _, d := range devs {
+			if d.HostID == h.ID && show[d.Status] {
+				used, total = used+gib(d.MBUsed), total+gib(d.MBTotal)
+			}
+		}
+		fmt.Fprintf(a.out, "%-15s [%4d]: %6s  %8.3f %8.3f %8.3f ", h.Name, h.ID, h.Status, used, total-used, total)
+		if total != 0 {
+			fmt.Fprintf(a.out, "%8.2f", 100*used/total)
 		}
 		fmt.Fprintln(a.out)
 	}
@@ -409,18 +463,127 @@ func (a *adm) settingsSet(ctx context.Context) error {
 }
 
 func (a *adm) slaveList(ctx context.Context) error {
+	keys, err := a.slaveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
 	ss, err := a.c.ServerSettings(ctx)
 	if err != nil {
 		return err
 	}
-	for k := range strings.SplitSeq(ss["slave_keys"], ",") {
-		k, _, _ = strings.Cut(strings.TrimSpace(k), "=")
-		if k == "" {
-			continue
+	for _, k := range keys {
+		v, ok := ss["slave_"+k.name]
+		if !ok {
+			continue // the original skips a key without its setting
 		}
-		dsn, rest, _ := strings.Cut(ss["slave_"+k], "|")
+		dsn, rest, _ := strings.Cut(v, "|")
 		user, pass, _ := strings.Cut(rest, "|")
-		fmt.Fprintf(a.out, "%s --dsn=%s --username=%s --password=%s\n", k, dsn, user, pass)
+		fmt.Fprintf(a.out, "%s --dsn=%s --username=%s --password=%s\n", k.name, dsn, user, pass)
 	}
 	return nil
+}
+
+// slaveKey is one entry of the slave_keys setting: "name" or "name=weight".
+type slaveKey struct{ name, weight string }
+
+// slaveKeys reads slave_keys as MogileFS::Admin does; none when unset.
+func (a *adm) slaveKeys(ctx context.Context) ([]slaveKey, error) {
+	ss, err := a.c.ServerSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := ss["slave_keys"]
+	var out []slaveKey
+	for e := range strings.SplitSeq(v, ",") {
+		if name, w, _ := strings.Cut(e, "="); name != "" {
+			out = append(out, slaveKey{name, w})
+		}
+	}
+	return out, nil
+}
+
+func (a *adm) setSlaveKeys(ctx context.Context, keys []slaveKey) error {
+	var parts []string
+	for _, k := range keys {
+		if k.weight != "" && k.weight != "1" {
+			parts = append(parts, k.name+"="+k.weight)
+		} else {
+			parts = append(parts, k.name)
+		}
+	}
+	return a.c.SetServerSetting(ctx, "slave_keys", strings.Join(parts, ","))
+}
+
+func slaveIndex(keys []slaveKey, name string) int {
+	for i, k := range keys {
+		if k.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// slaveAdd records a slave database (MogileFS::Admin::slave_add):
+// slave_<key> = dsn|username|password, and the key in slave_keys.
+func (a *adm) slaveAdd(ctx context.Context) error {
+	key := a.args["slave_key"]
+	keys, err := a.slaveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if slaveIndex(keys, key) >= 0 {
+		return errors.New("slave failed to be added")
+	}
+	if err := a.c.SetServerSetting(ctx, "slave_"+key, a.opts["dsn"]+"|"+a.opts["username"]+"|"+a.opts["password"]); err != nil {
+		return fmt.Errorf("slave failed to be added: %w", err)
+	}
+	return a.setSlaveKeys(ctx, append(keys, slaveKey{name: key}))
+}
+
+// slaveModify changes the fields given of a recorded slave.
+func (a *adm) slaveModify(ctx context.Context) error {
+	key := a.args["slave_key"]
+	keys, err := a.slaveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if slaveIndex(keys, key) < 0 {
+		return errors.New("slave modify failure: no such slave")
+	}
+	ss, err := a.c.ServerSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("slave modify failure: %w", err)
+	}
+	f := strings.SplitN(ss["slave_"+key], "|", 3)
+	for len(f) < 3 {
+		f = append(f, "")
+	}
+	for i, name := range []string{"dsn", "username", "password"} {
+		if o, ok := a.opts[name]; ok {
+			f[i] = o
+		}
+	}
+	if err := a.c.SetServerSetting(ctx, "slave_"+key, strings.Join(f, "|")); err != nil {
+		return fmt.Errorf("slave modify failure: %w", err)
+	}
+	return nil
+}
+
+// slaveDelete forgets a slave: its setting is emptied, as the original's
+// undef value is, and the key leaves slave_keys.
+func (a *adm) slaveDelete(ctx context.Context) error {
+	key := a.args["slave_key"]
+	keys, err := a.slaveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	i := slaveIndex(keys, key)
+	if i < 0 {
+		return errors.New("slave delete failed")
+	}
+	if err := a.c.SetServerSetting(ctx, "slave_"+key, ""); err != nil {
+		return fmt.Errorf("slave delete failed: %w", err)
+	}
+	return a.setSlaveKeys(ctx, append(keys[:i], keys[i+1:]...))
 }

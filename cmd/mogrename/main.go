@@ -1,0 +1,24 @@
+// Command mogrename is the MogileFS-Utils tool of the same name, for mogfs (and
+// any MogileFS tracker). Run it with --help for its options; the work is
+// done by mogfs/client/cli.
+//
+// Its options are Getopt::Long style (--name=value or --name value, anywhere
+// among the arguments) rather than internal/config's flag table, because the
+// original tools take options after positional arguments.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"mogfs/client/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rc := cli.Rename(ctx, os.Args[1:], cli.StdEnv())
+	stop()
+	os.Exit(rc)
+}
