@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -327,4 +328,36 @@ func diskCopies(t *testing.T, c *Cluster) map[int64][]int {
 		}
 	}
 	return out
+}
+
+// TestTrackerAdminShutdown: "!shutdown" on the admin console stops the
+// trackerd process cleanly (exit 0), as SIGTERM does; the other tracker
+// keeps serving.
+func TestTrackerAdminShutdown(t *testing.T) {
+	c := StartCluster(t, ClusterOpts{})
+	addr := c.StartTracker(t)
+	c.mu.Lock()
+	cmd := c.trackers[len(c.trackers)-1]
+	c.mu.Unlock()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("!shutdown\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("trackerd after !shutdown: %v, want exit 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("trackerd still running 15 s after !shutdown")
+	}
+	if _, err := c.DoAt(t, c.Trackers[0], "noop", nil); err != nil {
+		t.Errorf("the first tracker after the second's shutdown: %v", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mogfs/protocol"
+	"mogfs/trackerd/jobs"
 )
 
 // request is one decoded query handed to a handler.
@@ -240,8 +241,19 @@ func (t *Tracker) adminConsole(cs *connState, cmd, rest string) string {
 		} else {
 			lines = []string{"Removed you from watcher list."}
 		}
-	case strings.HasPrefix(cmd, "!want"), strings.HasPrefix(cmd, "!to"):
-		lines = []string{"ERROR: mogfs runs a fixed set of goroutines; restart with other *_jobs settings"}
+	case strings.HasPrefix(cmd, "!want"):
+		lines = []string{t.wantJob(rest)}
+	case strings.HasPrefix(cmd, "!to"):
+		// The original sends the message to each worker process of the
+		// class; mogfs's workers are goroutines and take no messages.
+		if f := strings.Fields(rest); len(f) < 2 {
+			lines = []string{"ERROR: usage: !to <jobclass> <message>"}
+		} else {
+			lines = []string{"Message sent to 0 children."}
+		}
+	case strings.HasPrefix(cmd, "!shutdown"):
+		t.log.Info("user requested shutdown", "args", rest)
+		t.shutdownOnce.Do(func() { close(t.shutdown) })
 	case strings.HasPrefix(cmd, "!queue"), strings.HasPrefix(cmd, "!pend"), strings.HasPrefix(cmd, "!recent"):
 		// Nothing is ever queued: every connection has its own goroutine.
 	default:
@@ -252,9 +264,10 @@ func (t *Tracker) adminConsole(cs *connState, cmd, rest string) string {
 			"   !jobs      background jobs",
 			"   !watch     toggle watching (no debug stream in mogfs)",
 			"   !queue     pending queries (always empty)",
+			"   !want N J  run N workers of job J (replicate, delete, fsck)",
+			"   !shutdown  stop this tracker",
 		}
 	}
-	_ = rest
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(l)
@@ -268,18 +281,46 @@ func (t *Tracker) adminConsole(cs *connState, cmd, rest string) string {
 func (t *Tracker) jobLines() []string {
 	c := t.cfg
 	var out []string
-	add := func(name string, n int) {
-		if n < 0 {
-			n = 0
-		}
-		out = append(out, fmt.Sprintf("%s count %d", name, n), fmt.Sprintf("%s desired %d", name, n))
+	add := func(name string, n, want int) {
+		out = append(out, fmt.Sprintf("%s count %d", name, max(n, 0)), fmt.Sprintf("%s desired %d", name, max(want, 0)))
 	}
-	add("queryworker", 0)
-	add("monitor", 1)
-	add("replicate", jobCount(c.JobMaster, c.ReplicateJobs))
-	add("delete", jobCount(c.JobMaster, c.DeleteJobs))
-	add("fsck", jobCount(c.JobMaster, c.FsckJobs))
-	add("reaper", jobCount(c.JobMaster, c.ReaperJobs))
-	add("job_master", jobCount(c.JobMaster, 1))
+	fixed := func(name string, n int) { add(name, n, n) }
+	fixed("queryworker", 0)
+	fixed("monitor", 1)
+	for _, job := range []string{"replicate", "delete", "fsck"} {
+		n, want, ok := t.jobs.Workers(job)
+		if !ok {
+			n, want = 0, 0
+		}
+		add(job, n, want)
+	}
+	fixed("reaper", jobCount(c.JobMaster, c.ReaperJobs))
+	fixed("job_master", jobCount(c.JobMaster, 1))
 	return out
+}
+
+// wantJob answers "!want <count> <job>": the replicate, delete and fsck
+// pools resize at once (at most jobs.MaxWorkers, as the original caps
+// it); the other jobs of the original are not pools in mogfs.
+func (t *Tracker) wantJob(args string) string {
+	f := strings.Fields(args)
+	n, err := 0, error(nil)
+	if len(f) >= 2 {
+		n, err = strconv.Atoi(f[0])
+	}
+	if len(f) < 2 || err != nil || n < 0 {
+		return "ERROR: usage: !want <count> <jobclass>"
+	}
+	n, job := min(n, jobs.MaxWorkers), f[1]
+	switch job {
+	case "replicate", "delete", "fsck":
+		if !t.jobs.Want(job, n) {
+			return fmt.Sprintf("ERROR: '%s' does not run on this tracker (job_master=0 or %s_jobs=0)", job, job)
+		}
+		t.log.Info("admin console: workers wanted", "job", job, "count", n)
+		return fmt.Sprintf("Now desiring %d children doing '%s'.", n, job)
+	case "queryworker", "monitor", "reaper", "job_master":
+		return fmt.Sprintf("ERROR: '%s' is not a worker pool in mogfs (a goroutine per connection, or one loop)", job)
+	}
+	return fmt.Sprintf("ERROR: Invalid class '%s'.  Valid classes: delete, fsck, job_master, monitor, queryworker, reaper, replicate", job)
 }

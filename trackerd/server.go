@@ -44,6 +44,9 @@ type Tracker struct {
 
 	commands map[string]handler // the dispatch table (handlers.go)
 
+	shutdown     chan struct{} // closed by the admin console's !shutdown
+	shutdownOnce sync.Once
+
 	cancel context.CancelFunc // ends the context of all request and background work
 	bg     sync.WaitGroup     // background loops and accept loops
 
@@ -69,13 +72,14 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 		return nil, fmt.Errorf("trackerd: open store: %w", err)
 	}
 	t := &Tracker{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		store: store,
-		paths: paths,
-		nodes: &nodeproto.Client{HTTP: cfg.HTTPClient},
-		start: time.Now(),
-		conns: map[net.Conn]struct{}{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		store:    store,
+		paths:    paths,
+		nodes:    &nodeproto.Client{HTTP: cfg.HTTPClient},
+		start:    time.Now(),
+		conns:    map[net.Conn]struct{}{},
+		shutdown: make(chan struct{}),
 	}
 	// life ends at Close: the parent of all request and background work.
 	life, cancel := context.WithCancel(context.Background())
@@ -135,10 +139,17 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer os.Remove(cfg.PIDFile)
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-t.shutdown:
+	}
 	t.log.Info("tracker stopping")
 	return t.Close()
 }
+
+// ShutdownRequested is closed when an operator asks the tracker to stop
+// (the admin console's !shutdown); Run then closes it.
+func (t *Tracker) ShutdownRequested() <-chan struct{} { return t.shutdown }
 
 // Addrs returns the addresses the tracker listens on ("127.0.0.1:41234").
 func (t *Tracker) Addrs() []string {

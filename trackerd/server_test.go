@@ -3,6 +3,7 @@ package trackerd
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +146,80 @@ func TestCloseStopsServing(t *testing.T) {
 		t.Error("still accepting after Close")
 	}
 	_ = fmt.Sprint()
+}
+
+// TestAdminConsoleWant: !want resizes the replicate, delete and fsck
+// pools at run time (!jobs shows the new counts), refuses the jobs that
+// are not pools and names that are no job; !to answers as the original
+// with no worker processes; !shutdown asks Run to stop.
+func TestAdminConsoleWant(t *testing.T) {
+	tr, addr := startTrackerWith(t, "DBI:SQLite:dbname="+filepath.Join(t.TempDir(), "mogilefs.db"), func(c *Config) {
+		c.JobMaster, c.ReplicateJobs, c.DeleteJobs, c.FsckJobs = true, 1, 1, 1
+	})
+	c := dial(t, addr)
+	admin := func(cmd string) string {
+		t.Helper()
+		var lines []string
+		for first := true; ; first = false {
+			send := ""
+			if first {
+				send = cmd + "\r\n"
+			}
+			l := c.raw(send, 1)[0]
+			if l == ".\r\n" {
+				return strings.Join(lines, "")
+			}
+			lines = append(lines, l)
+		}
+	}
+	for cmd, want := range map[string]string{
+		"!want 5 replicate":   "Now desiring 5 children doing 'replicate'.\r\n",
+		"!want 9999 delete":   "Now desiring 500 children doing 'delete'.\r\n",
+		"!want 0 fsck":        "Now desiring 0 children doing 'fsck'.\r\n",
+		"!want 2 queryworker": "ERROR: 'queryworker' is not a worker pool in mogfs (a goroutine per connection, or one loop)\r\n",
+		"!want 2 bogus":       "ERROR: Invalid class 'bogus'.  Valid classes: delete, fsck, job_master, monitor, queryworker, reaper, replicate\r\n",
+		"!want many":          "ERROR: usage: !want <count> <jobclass>\r\n",
+		"!to replicate :x":    "Message sent to 0 children.\r\n",
+		"!to replicate":       "ERROR: usage: !to <jobclass> <message>\r\n",
+	} {
+		if got := admin(cmd); got != want {
+			t.Errorf("%s = %q, want %q", cmd, got, want)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		jobs := admin("!jobs")
+		done := true
+		for _, l := range []string{"replicate count 5", "replicate desired 5", "delete count 500", "delete desired 500", "fsck count 0", "fsck desired 0"} {
+			done = done && strings.Contains(jobs, l+"\r\n")
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("!jobs after !want:\n%s", jobs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, _, _ := tr.jobs.Workers("delete"); n != 500 {
+		t.Errorf("delete runs %d workers, want 500", n)
+	}
+	admin("!want 1 delete")
+	for n, _, _ := tr.jobs.Workers("delete"); n != 1; n, _, _ = tr.jobs.Workers("delete") {
+		if time.Now().After(deadline) {
+			t.Fatalf("delete still runs %d workers after !want 1", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-tr.ShutdownRequested():
+		t.Fatal("shutdown requested before !shutdown")
+	default:
+	}
+	admin("!shutdown")
+	select {
+	case <-tr.ShutdownRequested():
+	case <-time.After(5 * time.Second):
+		t.Fatal("!shutdown did not request a shutdown")
+	}
 }

@@ -133,6 +133,45 @@ type Jobs struct {
 	Fsck *Fsck
 
 	stats counters
+
+	// The worker pools of the queues, by job name ("replicate", "delete",
+	// "fsck"), present for the queues this tracker runs; !want resizes
+	// them at run time.
+	pools map[string]*pool
+}
+
+// pool is the worker count of one queue's job.
+type pool struct {
+	desired, running atomic.Int64
+	changed          chan struct{} // wakes the queue's master after a Want
+}
+
+// MaxWorkers caps a pool, as the original caps !want.
+const MaxWorkers = 500
+
+// Want sets how many workers job runs, at most MaxWorkers. ok is false
+// when job is not a queue this tracker runs.
+func (j *Jobs) Want(job string, n int) (ok bool) {
+	p := j.pools[job]
+	if p == nil {
+		return false
+	}
+	p.desired.Store(int64(min(max(n, 0), MaxWorkers)))
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// Workers returns how many workers job runs and should run; ok is false
+// when it is not a queue this tracker runs.
+func (j *Jobs) Workers(job string) (running, desired int, ok bool) {
+	p := j.pools[job]
+	if p == nil {
+		return 0, 0, false
+	}
+	return int(p.running.Load()), int(p.desired.Load()), true
 }
 
 // New builds the jobs; nothing runs until Run.
@@ -142,6 +181,14 @@ func New(cfg Config) *Jobs {
 	j.stats.hook = cfg.OnOutcome
 	j.nodes = &nodeproto.Client{HTTP: cfg.HTTPClient, Timeout: cfg.NodeTimeout, StreamPort: cfg.StreamPort}
 	j.Fsck = &Fsck{store: cfg.Store, hostname: cfg.Hostname}
+	j.pools = map[string]*pool{}
+	for q, n := range map[meta.Queue]int{meta.QueueReplicate: cfg.ReplicateJobs, meta.QueueDelete: cfg.DeleteJobs, meta.QueueFSCK: cfg.FsckJobs} {
+		if n > 0 {
+			p := &pool{changed: make(chan struct{}, 1)}
+			p.desired.Store(int64(min(n, MaxWorkers)))
+			j.pools[queueNames[q]] = p
+		}
+	}
 	return j
 }
 
@@ -162,16 +209,16 @@ func (j *Jobs) Run(ctx context.Context) error {
 	del := &Deleter{j: j, log: j.log.With("component", "delete")}
 	fw := &fsckWorker{j: j, log: j.log.With("component", "fsck")}
 	if j.cfg.ReplicateJobs > 0 {
-		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueReplicate, j.cfg.ReplicateJobs, rep.Process) })
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueReplicate, rep.Process) })
 		start((&Reaper{j: j, log: j.log.With("component", "reaper")}).Run)
 		start((&Drainer{j: j, log: j.log.With("component", "drain")}).Run)
 	}
 	if j.cfg.DeleteJobs > 0 {
-		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueDelete, j.cfg.DeleteJobs, del.Process) })
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueDelete, del.Process) })
 		start(del.RunTempfiles)
 	}
 	if j.cfg.FsckJobs > 0 {
-		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueFSCK, j.cfg.FsckJobs, fw.Process) })
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueFSCK, fw.Process) })
 		start((&fsckInjector{j: j, log: j.log.With("component", "fsck")}).Run)
 	}
 	wg.Wait()
@@ -233,18 +280,27 @@ var queueNames = map[meta.Queue]string{
 }
 
 // runQueue is the job master of one queue: it claims due rows (leasing them
-// for 1000 s) while workers are free and hands them to n workers.
-func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, n int, handle func(context.Context, meta.Job)) {
+// for 1000 s) while workers are free, hands them to the pool's workers,
+// and starts or retires workers when the pool's desired count changes.
+func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, handle func(context.Context, meta.Job)) {
 	log := j.log.With("queue", queueNames[q])
-	work := make(chan meta.Job, n)
-	freed := make(chan struct{}, 2*n)
+	p := j.pools[queueNames[q]]
+	work := make(chan meta.Job)
+	freed := make(chan struct{}, MaxWorkers)
+	retire := make(chan struct{}, MaxWorkers) // one token stops one idle worker
 	var inflight atomic.Int64
 	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range work {
+	worker := func() {
+		defer wg.Done()
+		defer p.running.Add(-1)
+		for {
+			select {
+			case <-retire:
+				return
+			case job, ok := <-work:
+				if !ok {
+					return
+				}
 				j.safely(ctx, log, job, handle)
 				inflight.Add(-1)
 				select {
@@ -252,23 +308,40 @@ func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, n int, handle func(co
 				default:
 				}
 			}
-		}()
+		}
+	}
+	staffed := 0 // workers started minus retire tokens sent
+	resize := func() {
+		for d := int(p.desired.Load()); staffed != d; {
+			if staffed < d {
+				wg.Add(1)
+				p.running.Add(1)
+				go worker()
+				staffed++
+			} else {
+				retire <- struct{}{}
+				staffed--
+			}
+		}
 	}
 	defer wg.Wait()
 	defer close(work)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
+		resize()
 		select {
 		case <-ctx.Done():
 			return
 		case <-poll.C:
 		case <-freed:
+		case <-p.changed:
+			continue
 		}
 		if depth, err := j.cfg.Store.QueueDepth(ctx, q); err == nil {
 			j.stats.set("queue_"+queueNames[q], depth)
 		}
-		want := 2*n - int(inflight.Load())
+		want := 2*staffed - int(inflight.Load())
 		got := 0
 		if want > 0 {
 			jobs, err := j.cfg.Store.Claim(ctx, q, want, j.cfg.Lease)
@@ -279,10 +352,15 @@ func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, n int, handle func(co
 			got = len(jobs)
 			for _, job := range jobs {
 				inflight.Add(1)
-				select {
-				case work <- job:
-				case <-ctx.Done():
-					return
+				for sent := false; !sent; {
+					select {
+					case work <- job:
+						sent = true
+					case <-p.changed: // a Want while every worker is busy, or none is left
+						resize()
+					case <-ctx.Done():
+						return
+					}
 				}
 			}
 		}
