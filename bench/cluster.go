@@ -196,3 +196,23 @@ func (t *tconn) do(cmd string, args map[string]string) (map[string]string, error
 }
 
 func (t *tconn) close() { t.c.Close() }
+
+// extraTracker starts another trackerd on the cluster's database with
+// extra flags and returns its address and a function that stops it.
+func (c *cluster) extraTracker(bin, dsn, user, pass string, extra ...string) (addr string, stop func(), err error) {
+	if addr, err = freeAddr(); err != nil {
+		return "", func() {}, err
+	}
+	args := append([]string{"--listen", addr, "--db_dsn", dsn, "--db_user", user, "--db_pass", pass,
+		"--monitor_interval", "0.5", "--default_mindevcount", "1", "--log_level", "warn", "--job_master=0"}, extra...)
+	p, err := startProc(c.dir, "trackerd-extra", filepath.Join(bin, "trackerd"), args...)
+	if err != nil {
+		return "", func() {}, err
+	}
+	stop = func() { p.stop(syscall.SIGTERM, 10*time.Second) }
+	if err := waitListening(p, addr, 30*time.Second); err != nil {
+		stop()
+		return "", func() {}, err
+	}
+	return addr, stop, nil
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,17 +17,26 @@ import (
 	"mogfs/protocol"
 )
 
-// tracker runs the tracker section: get_paths noverify over 1 and 32
-// connections, create_open + empty PUT + create_close over 8, and list_keys
-// pages over 1, each sample right after a noop sample on the same
-// connections.
+// tracker runs the tracker section: get_paths noverify (with its path
+// cache, and on a second tracker without it), file_info and list_keys
+// pages over 1 and 32 connections, creates over 8, each sample right after
+// a noop sample on the same connections; and 4 KiB stores over 8
+// connections beside one local create + write + fdatasync + directory
+// fsync loop.
 func (r *runner) tracker(ctx context.Context) error {
 	const sec = "tracker"
 	gp1 := r.row(sec, fmt.Sprintf("get_paths noverify, 1 conn (%d keys)", r.sz.Keys), "req/s", "noop/s same conn")
 	gp32 := r.row(sec, fmt.Sprintf("get_paths noverify, 32 conns (%d keys)", r.sz.Keys), "req/s", "noop/s same conns")
+	gpu1 := r.row(sec, "get_paths noverify, path cache off, 1 conn", "req/s", "noop/s same conn")
+	gpu32 := r.row(sec, "get_paths noverify, path cache off, 32 conns", "req/s", "noop/s same conns")
+	fi1 := r.row(sec, "file_info, 1 conn", "req/s", "noop/s same conn")
+	fi32 := r.row(sec, "file_info, 32 conns", "req/s", "noop/s same conns")
 	create := r.row(sec, "create_open + 0-byte PUT + create_close, 8 conns", "files/s", "noop/s same conns")
+	store4k := r.row(sec, "create_open + 4 KiB PUT + create_close, 8 conns", "files/s", "files/s local create+write+fdatasync+dir fsync, 1 loop")
 	list := r.row(sec, fmt.Sprintf("list_keys pages of 1000, 1 conn (%d keys)", r.sz.Keys), "pages/s", "noop/s same conn")
-	all := []*Row{gp1, gp32, create, list}
+	list100 := r.row(sec, "list_keys pages of 100, 1 conn", "pages/s", "noop/s same conn")
+	list100x32 := r.row(sec, "list_keys pages of 100, 32 conns", "pages/s", "noop/s same conns")
+	all := []*Row{gp1, gp32, gpu1, gpu32, fi1, fi32, create, store4k, list, list100, list100x32}
 	if err := r.preload(ctx); err != nil {
 		failAll(fmt.Errorf("preload: %w", err), all...)
 		return ctx.Err()
@@ -34,52 +45,89 @@ func (r *runner) tracker(ctx context.Context) error {
 		_, err := t.do("get_paths", map[string]string{"domain": benchDomain, "key": r.keys[rng.IntN(len(r.keys))], "noverify": "1"})
 		return err
 	}
+	fileInfo := func(t *tconn, rng *rand.Rand) error {
+		_, err := t.do("file_info", map[string]string{"domain": benchDomain, "key": r.keys[rng.IntN(len(r.keys))]})
+		return err
+	}
 	hc := &http.Client{Transport: client.NewTransport(10 * time.Second)}
 	defer hc.CloseIdleConnections()
 	var seq atomic.Int64
-	createPair := func(t *tconn, _ *rand.Rand) error {
-		key := "c/" + strconv.FormatInt(seq.Add(1), 10)
-		res, err := t.do("create_open", map[string]string{"domain": benchDomain, "key": key, "class": benchClass, "fid": "0", "multi_dest": "1", "size": "0"})
-		if err != nil {
+	store := func(size int) func(t *tconn, _ *rand.Rand) error {
+		body := r.pat[:size]
+		return func(t *tconn, _ *rand.Rand) error {
+			key := "c/" + strconv.FormatInt(seq.Add(1), 10)
+			res, err := t.do("create_open", map[string]string{"domain": benchDomain, "key": key, "class": benchClass, "fid": "0", "multi_dest": "1", "size": strconv.Itoa(size)})
+			if err != nil {
+				return err
+			}
+			path := res["path_1"]
+			if err := httpPut(ctx, hc, path, bytes.NewReader(body), int64(size)); err != nil {
+				return err
+			}
+			_, err = t.do("create_close", map[string]string{"domain": benchDomain, "key": key, "fid": res["fid"], "devid": res["devid_1"], "path": path, "size": strconv.Itoa(size)})
 			return err
 		}
-		path := res["path_1"]
-		if err := httpPut(ctx, hc, path, nil, 0); err != nil {
-			return err
-		}
-		_, err = t.do("create_close", map[string]string{"domain": benchDomain, "key": key, "fid": res["fid"], "devid": res["devid_1"], "path": path, "size": "0"})
-		return err
 	}
-	var after string // list_keys position; listPage runs on one connection only
-	listPage := func(t *tconn, _ *rand.Rand) error {
-		res, err := t.do("list_keys", map[string]string{"domain": benchDomain, "prefix": "k/", "after": after, "limit": "1000"})
-		if protocol.IsCode(err, "none_match") {
-			after = "" // the previous page was exactly the last one
+	// listPages pages through the preloaded keys, each connection with its
+	// own cursor, starting over after the last page.
+	listPages := func(size int) func(t *tconn, _ *rand.Rand) error {
+		var mu sync.Mutex
+		after := map[*tconn]string{}
+		return func(t *tconn, _ *rand.Rand) error {
+			mu.Lock()
+			a := after[t]
+			mu.Unlock()
+			res, err := t.do("list_keys", map[string]string{"domain": benchDomain, "prefix": "k/", "after": a, "limit": strconv.Itoa(size)})
+			if protocol.IsCode(err, "none_match") {
+				err, res = nil, nil // the previous page was exactly the last one
+			}
+			if err != nil {
+				return err
+			}
+			a = res["next_after"]
+			if n, _ := strconv.Atoi(res["key_count"]); n < size {
+				a = "" // the last page: start over
+			}
+			mu.Lock()
+			after[t] = a
+			mu.Unlock()
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		after = res["next_after"]
-		if n, _ := strconv.Atoi(res["key_count"]); n < 1000 {
-			after = "" // the last page: start over
-		}
-		return nil
 	}
 	noop := func(t *tconn, _ *rand.Rand) error { _, err := t.do("noop", nil); return err }
+	// The same load on a second tracker of the same database, without the
+	// get_paths cache: every request reads the file and its replicas.
+	uncached, stopUncached, err := r.c.extraTracker(r.cfg.Bin, r.cfg.DSN, r.cfg.DBUser, r.cfg.DBPass, "--get_paths_cache_ttl=0")
+	if err != nil {
+		failAll(err, gpu1, gpu32)
+	}
+	defer stopUncached()
 	cases := []struct {
 		row   *Row
 		conns int
+		addr  string
 		op    func(*tconn, *rand.Rand) error
-	}{{gp1, 1, getPaths}, {gp32, 32, getPaths}, {create, 8, createPair}, {list, 1, listPage}}
+	}{
+		{gp1, 1, r.c.tracker, getPaths}, {gp32, 32, r.c.tracker, getPaths},
+		{gpu1, 1, uncached, getPaths}, {gpu32, 32, uncached, getPaths},
+		{fi1, 1, r.c.tracker, fileInfo}, {fi32, 32, r.c.tracker, fileInfo},
+		{create, 8, r.c.tracker, store(0)}, {store4k, 8, r.c.tracker, store(4096)},
+		{list, 1, r.c.tracker, listPages(1000)}, {list100, 1, r.c.tracker, listPages(100)}, {list100x32, 32, r.c.tracker, listPages(100)},
+	}
 	for _, tc := range cases {
-		conns, err := r.dialN(ctx, tc.conns)
+		if tc.addr == "" {
+			continue // its tracker did not start
+		}
+		conns, err := r.dialN(ctx, tc.addr, tc.conns)
 		if err != nil {
 			tc.row.fail(err)
 			continue
 		}
 		for range r.sz.Reps {
 			ref, err := loop(conns, r.sz.OpTime, noop)
+			if tc.row == store4k && err == nil {
+				ref, err = r.localDurableRate(r.sz.OpTime)
+			}
 			if err == nil {
 				var v float64
 				v, err = loop(conns, r.sz.OpTime, tc.op)
@@ -128,11 +176,11 @@ func (r *runner) preload(ctx context.Context) error {
 	return err
 }
 
-// dialN opens n raw tracker connections.
-func (r *runner) dialN(ctx context.Context, n int) ([]*tconn, error) {
+// dialN opens n raw connections to the tracker at addr.
+func (r *runner) dialN(ctx context.Context, addr string, n int) ([]*tconn, error) {
 	var out []*tconn
 	for range n {
-		t, err := dialTracker(ctx, r.c.tracker)
+		t, err := dialTracker(ctx, addr)
 		if err != nil {
 			for _, t := range out {
 				t.close()
@@ -215,4 +263,28 @@ func parallel(w, n int, f func(i int) error) error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// localDurableRate is the reference of durable small stores: files of
+// 4 KiB per second that one loop of create, write, fdatasync and directory
+// fsync makes on the local disk for d.
+func (r *runner) localDurableRate(d time.Duration) (float64, error) {
+	dir, err := os.MkdirTemp(r.cfg.Dir, "durable-")
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	df, err := os.Open(dir)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	defer df.Close()
+	start := time.Now()
+	n := 0
+	for ; time.Since(start) < d; n++ {
+		if err := writeDurable(filepath.Join(dir, strconv.Itoa(n)), df, r.pat[:4096]); err != nil {
+			return 0, fmt.Errorf("bench: %w", err)
+		}
+	}
+	return perSec(n, time.Since(start)), nil
 }

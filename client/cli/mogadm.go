@@ -293,11 +293,7 @@ func (a *adm) deviceModify(ctx context.Context) error {
 }
 
 func (a *adm) deviceList(ctx context.Context) error {
-	hosts, err := a.c.Hosts(ctx)
-	if err != nil {
-		return err
-	}
-	devs, err := a.c.Devices(ctx)
+	hosts, devs, err := a.topology(ctx)
 	if err != nil {
 		return err
 	}
@@ -323,11 +319,7 @@ func (a *adm) deviceList(ctx context.Context) error {
 // devices in the given states, in the original's columns and host order
 // (its hostids sorted as strings).
 func (a *adm) deviceSummary(ctx context.Context) error {
-	hosts, err := a.c.Hosts(ctx)
-	if err != nil {
-		return err
-	}
-	devs, err := a.c.Devices(ctx)
+	hosts, devs, err := a.topology(ctx)
 	if err != nil {
 		return err
 	}
@@ -354,6 +346,16 @@ func (a *adm) deviceSummary(ctx context.Context) error {
 		fmt.Fprintln(a.out)
 	}
 	return nil
+}
+
+// topology returns the hosts and the devices.
+func (a *adm) topology(ctx context.Context) ([]client.Host, []client.Device, error) {
+	hosts, err := a.c.Hosts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	devs, err := a.c.Devices(ctx)
+	return hosts, devs, err
 }
 
 // gib converts MiB to GiB; unknown (-1) is 0.

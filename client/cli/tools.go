@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 
 	"mogfs/client"
 	"mogfs/protocol"
@@ -304,4 +306,13 @@ func WriteFileInfo(w io.Writer, key string, fi client.FileInfo, paths []string) 
 	for _, p := range paths {
 		fmt.Fprintf(w, " - %s\n", p)
 	}
+}
+
+// Main runs a tool as a program: its arguments, the standard files, a
+// context that SIGINT and SIGTERM end, and its result as the exit status.
+func Main(tool func(ctx context.Context, args []string, env Env) int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rc := tool(ctx, os.Args[1:], StdEnv())
+	stop()
+	os.Exit(rc)
 }

@@ -7,18 +7,6 @@
 // original tools take options after positional arguments.
 package main
 
-import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
+import "mogfs/client/cli"
 
-	"mogfs/client/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	rc := cli.Fetch(ctx, os.Args[1:], cli.StdEnv())
-	stop()
-	os.Exit(rc)
-}
+func main() { cli.Main(cli.Fetch) }
