@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -218,7 +217,7 @@ func Run(ctx context.Context, cfg Config) error {
 				Help: "Storage-node connections the mount opened (keep-alive connections are reused).",
 			}, func() float64 { _, h := c.DialStats(); return float64(h) }),
 		)
-		l, err := net.Listen("tcp", opt.MetricsListen)
+		l, err := metrics.Listen(opt.MetricsListen)
 		if err != nil {
 			return fmt.Errorf("mogfs: metrics_listen: %w", err)
 		}

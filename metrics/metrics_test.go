@@ -332,3 +332,19 @@ func BenchmarkTrackerObserveRequest(b *testing.B) {
 		m.ObserveRequest("get_paths", "", time.Millisecond)
 	}
 }
+
+// TestListenLoopbackDefault: a metrics address without a host listens on
+// 127.0.0.1, not on every interface.
+func TestListenLoopbackDefault(t *testing.T) {
+	l, err := metrics.Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if ip := l.Addr().(*net.TCPAddr).IP; !ip.Equal(net.IPv4(127, 0, 0, 1)) {
+		t.Errorf(":0 listens on %v, want 127.0.0.1", l.Addr())
+	}
+	if _, err := metrics.Listen("no-port"); err == nil {
+		t.Error("Listen(no-port) succeeded")
+	}
+}

@@ -61,11 +61,30 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, extra map
 	if addr == "" {
 		return ErrNoAddress
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := Listen(addr)
 	if err != nil {
-		return fmt.Errorf("metrics: listen %s: %w", addr, err)
+		return err
 	}
 	return ServeListener(ctx, l, reg, extra, log)
+}
+
+// Listen opens the listener of a metrics address. An address without a
+// host (":9100") is loopback's, 127.0.0.1:9100: metrics and status pages
+// show the cluster's layout and are never on every interface by accident;
+// name 0.0.0.0 to mean that.
+func Listen(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen %s: %w", addr, err)
+	}
+	if host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen %s: %w", addr, err)
+	}
+	return l, nil
 }
 
 // ServeListener is Serve on a listener the caller opened, so that a test can

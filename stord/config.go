@@ -22,7 +22,7 @@ var Settings = []config.Setting{
 	{Name: "pidfile", Default: "", Help: "write the process id to this file while running"},
 	{Name: "iostat", Default: "1", Help: "serve device utilisation to \"watch\" on the side channel (0 answers \"ERR iostat unavailable\")"},
 	{Name: "daemonize", Default: "0", Help: "accepted for mogstored.conf compatibility; stord always runs in the foreground"},
-	{Name: "metrics_listen", Default: "", Help: "mogfs extension: ip:port serving Prometheus metrics at /metrics (empty: off)"},
+	{Name: "metrics_listen", Default: "", Help: "mogfs extension: ip:port serving Prometheus metrics at /metrics (empty: off; :port alone is 127.0.0.1:port)"},
 	{Name: "log_format", Default: "text", Help: "log format on stderr: text or json"},
 	{Name: "log_level", Default: "info", Help: "minimum log level: debug, info, warn or error"},
 }

@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var reg *prometheus.Registry
 	var stordMetrics *metrics.Stord
 	if cfg.MetricsListen != "" {
-		metricsL, err = net.Listen("tcp", cfg.MetricsListen)
+		metricsL, err = metrics.Listen(cfg.MetricsListen)
 		if err != nil {
 			return fmt.Errorf("stord: metrics listen: %w", err)
 		}

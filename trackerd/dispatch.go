@@ -90,6 +90,9 @@ func (t *Tracker) handleLine(ctx context.Context, cs *connState, line string) st
 	if req.Cmd[0] == '!' {
 		t.stats.count(req.Cmd, false)
 		t.observeRequest("admin_console", nil, 0)
+		if !t.allowed(req.Cmd, cs.ip) {
+			return "ERROR: " + errUnauthorized(req.Cmd, cs.ip).Message + "\r\n.\r\n"
+		}
 		return t.adminConsole(cs, req.Cmd, req.Args[""])
 	}
 	h, ok := t.commands[req.Cmd]
@@ -97,6 +100,12 @@ func (t *Tracker) handleLine(ctx context.Context, cs *connState, line string) st
 		t.stats.count("unknown_command", true)
 		t.observeRequest("unknown_command", protocol.Err("unknown_command"), 0)
 		return withCallID(protocol.FormatErr(protocol.Err("unknown_command")), req.Args)
+	}
+	if !t.allowed(req.Cmd, cs.ip) {
+		t.stats.count(req.Cmd, true)
+		t.observeRequest(req.Cmd, errUnauthorized(req.Cmd, cs.ip), 0)
+		t.log.Info("command refused by admin_allow", "cmd", req.Cmd, "client", cs.ip)
+		return withCallID(protocol.FormatErr(errUnauthorized(req.Cmd, cs.ip)), req.Args)
 	}
 	r := &request{ctx: ctx, cmd: req.Cmd, args: req.Args, conn: cs}
 	start := time.Now()

@@ -2,9 +2,13 @@ package trackerd
 
 import (
 	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 
 	"mogfs/nodeproto"
+	"mogfs/protocol"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
@@ -128,4 +132,49 @@ func (t *Tracker) newCommands() map[string]handler {
 		"stats":             xc.cmdStats,
 		"mogfs_caps":        xc.cmdCaps,
 	}
+}
+
+// mutating are the commands Config.AdminAllow restricts: those that change
+// files, the namespace's attributes, the topology, settings or background
+// work (and, in mutatingConsole, the admin console's). Reads (get_paths,
+// file_info, list_keys, mogfs_list, get_hosts, ...) stay open to all.
+var mutating = map[string]bool{
+	"create_open": true, "create_close": true, "delete": true, "rename": true, "updateclass": true, "edit_file": true,
+	"create_host": true, "update_host": true, "delete_host": true, "create_device": true, "set_state": true,
+	"set_weight": true, "create_domain": true, "delete_domain": true, "create_class": true, "update_class": true,
+	"delete_class": true, "set_server_setting": true,
+	"replicate_now": true, "clear_cache": true, "fsck_start": true, "fsck_stop": true, "fsck_reset": true,
+	"fsck_clearlog": true, "rebalance_set_policy": true, "rebalance_start": true, "rebalance_stop": true,
+	"rebalance_reset": true,
+	"mogfs_setattr":   true, "mogfs_delattr": true, "mogfs_renameattrs": true, "mogfs_link": true, "mogfs_unlink": true,
+}
+
+// mutatingConsole are the admin console's commands AdminAllow restricts,
+// matched as prefixes, as the console matches them.
+var mutatingConsole = []string{"!shutdown", "!want", "!to"}
+
+// allowed reports whether the client at ip may send cmd.
+func (t *Tracker) allowed(cmd, ip string) bool {
+	if len(t.cfg.AdminAllow) == 0 {
+		return true
+	}
+	if !mutating[cmd] && !slices.ContainsFunc(mutatingConsole, func(p string) bool { return strings.HasPrefix(cmd, p) }) {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range t.cfg.AdminAllow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// errUnauthorized is the reply to a command AdminAllow refuses.
+func errUnauthorized(cmd, ip string) *protocol.Error {
+	return protocol.Errf("unauthorized", "%s is not allowed from %s (admin_allow)", cmd, ip)
 }

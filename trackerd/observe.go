@@ -44,7 +44,7 @@ func (t *Tracker) startMetrics(ctx context.Context) error {
 	if t.cfg.MetricsListen == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", t.cfg.MetricsListen)
+	ln, err := metrics.Listen(t.cfg.MetricsListen)
 	if err != nil {
 		return fmt.Errorf("trackerd: metrics listen %s: %w", t.cfg.MetricsListen, err)
 	}

@@ -2,8 +2,11 @@ package trackerd
 
 import (
 	"fmt"
+	"mogfs/internal/config"
 	"net"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +225,52 @@ func TestAdminConsoleWant(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("!shutdown did not request a shutdown")
 	}
+}
+
+// TestAdminAllow: with admin_allow set, a client outside the networks may
+// read but gets ERR unauthorized for the commands that change things, the
+// admin console's !shutdown included; a client inside may do everything.
+func TestAdminAllow(t *testing.T) {
+	dsn := "DBI:SQLite:dbname=" + filepath.Join(t.TempDir(), "mogilefs.db")
+	set := config.New("trackerd", Settings)
+	if _, err := set.Parse([]string{"--admin_allow=10.0.0.0/8, 192.168.1.7"}); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ConfigFromSet(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")}; !slices.Equal(parsed.AdminAllow, want) {
+		t.Fatalf("admin_allow parsed to %v, want %v", parsed.AdminAllow, want)
+	}
+	tr, addr := startTrackerWith(t, dsn, func(c *Config) { c.AdminAllow = parsed.AdminAllow })
+	c := dial(t, addr)
+	for cmd, args := range map[string]map[string]string{
+		"create_domain":      {"domain": "d"},
+		"set_server_setting": {"key": "skip_mkcol", "value": "1"},
+		"create_open":        {"domain": "d", "key": "k"},
+		"delete":             {"domain": "d", "key": "k"},
+		"mogfs_setattr":      {"domain": "d", "path": "p", "mode": "644"},
+		"fsck_start":         nil,
+	} {
+		if got := c.code(cmd, args); got != "unauthorized" {
+			t.Errorf("%s from 127.0.0.1 = %s, want unauthorized", cmd, got)
+		}
+	}
+	for _, cmd := range []string{"noop", "get_domains", "get_hosts", "server_settings"} {
+		c.ok(cmd, nil)
+	}
+	if got := c.raw("!shutdown\r\n", 2); got[0] != "ERROR: !shutdown is not allowed from 127.0.0.1 (admin_allow)\r\n" || got[1] != ".\r\n" {
+		t.Errorf("!shutdown from outside = %q", got)
+	}
+	select {
+	case <-tr.ShutdownRequested():
+		t.Fatal("a refused !shutdown stopped the tracker")
+	default:
+	}
+	if got := c.raw("!version\r\n", 2); got[0] != Version+"\r\n" {
+		t.Errorf("!version from outside = %q", got)
+	}
+	_, inside := startTrackerWith(t, dsn, func(c *Config) { c.AdminAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	dial(t, inside).ok("create_domain", map[string]string{"domain": "d"})
 }

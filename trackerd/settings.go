@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -43,11 +44,12 @@ var Settings = []config.Setting{
 	{Name: "no_schema_check", Default: "0", Help: "accepted for compatibility; the schema is created or upgraded at start"},
 	{Name: "monitor_interval", Default: "2.5", Help: "mogfs: seconds between monitor rounds"},
 	{Name: "write_test_interval", Default: "15", Help: "mogfs: seconds between a device's write tests"},
-	{Name: "metrics_listen", Default: "", Help: "mogfs: ip:port for Prometheus metrics (empty: off)"},
+	{Name: "metrics_listen", Default: "", Help: "mogfs: ip:port for Prometheus metrics and the status page (empty: off; :port alone is 127.0.0.1:port)"},
 	{Name: "log_level", Default: "info", Help: "mogfs: debug, info, warn or error"},
 	{Name: "queue_lease", Default: "1000", Help: "mogfs: seconds a claimed queue row stays invisible to other trackers (a crashed tracker's work comes due after it)"},
 	{Name: "get_paths_cache_ttl", Default: "2", Help: "mogfs: seconds get_paths may reuse a key's fid and devices (0: off); like the original's memcache_ttl, other trackers' changes show up after at most this long"},
 	{Name: "mogfs_extensions", Default: "1", Help: "mogfs: serve the extension commands (mogfs_*, stats) and create_close's attr_* args; 0 answers like a stock MogileFS 2.73 tracker (unknown_command, attr_* ignored), to test clients' fallbacks"},
+	{Name: "admin_allow", Default: "", Help: "mogfs: client networks (CIDRs, comma-separated) allowed to send the commands that change files, the namespace's attributes or the cluster (create_open, delete, create_host, set_server_setting, fsck_start, !shutdown, ...); others get ERR unauthorized and may still read. Empty: every client, as the original trusts its network"},
 	{Name: "sqlite_synchronous", Default: "FULL", Help: "mogfs: SQLite synchronous pragma, FULL (an OK'd write survives power loss) or NORMAL (faster; the last commits may roll back on power loss)"},
 }
 
@@ -87,6 +89,11 @@ type Config struct {
 	// arguments. It exists to test clients' fallbacks; the zero value
 	// serves the extensions.
 	NoExtensions bool
+	// AdminAllow, when not empty, is every network allowed to send the
+	// mutating and admin commands (see mutating); a client elsewhere gets
+	// "ERR unauthorized" for them and may still read. Empty allows all,
+	// as MogileFS, which trusts its network.
+	AdminAllow []netip.Prefix
 	// CacheRefresh is how often domains, classes and server settings are
 	// reloaded from the database (changes by other trackers); default 2 s.
 	CacheRefresh time.Duration
@@ -109,7 +116,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("listen", c.Listen), slog.String("db_dsn", c.DSN), slog.String("db_user", c.DBUser),
 		slog.String("db_pass", pass), slog.Int64("min_free_space", c.MinFreeMB),
 		slog.Bool("job_master", c.JobMaster), slog.Duration("monitor_interval", c.MonitorInterval),
-		slog.Bool("mogfs_extensions", !c.NoExtensions))
+		slog.Bool("mogfs_extensions", !c.NoExtensions), slog.Any("admin_allow", c.AdminAllow))
 }
 
 func (c Config) withDefaults() Config {
@@ -219,6 +226,19 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 	c.WriteTestInterval = getd("write_test_interval")
 	c.MetricsListen = s.String("metrics_listen")
 	c.NoExtensions = !s.Bool("mogfs_extensions")
+	for _, f := range strings.FieldsFunc(s.String("admin_allow"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		pfx, err := netip.ParsePrefix(f)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(f); aerr == nil {
+				pfx, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("admin_allow %q: want CIDRs such as 10.0.0.0/8", f))
+			continue
+		}
+		c.AdminAllow = append(c.AdminAllow, pfx.Masked())
+	}
 	c.QueueLease = getd("queue_lease")
 	if c.GetPathsCacheTTL = getd("get_paths_cache_ttl"); c.GetPathsCacheTTL == 0 {
 		c.GetPathsCacheTTL = -1 // an explicit 0 means off

@@ -98,7 +98,7 @@ var optionTable = []option{
 	{"allow_other", false, "let other users access the mount", func(o *Options, _ string) error { o.AllowOther = true; return nil }},
 	{"default_permissions", false, "the kernel checks permissions against the modes and owners the mount shows (the default)", func(o *Options, _ string) error { o.DefaultPerms = true; return nil }},
 	{"no_default_permissions", false, "no permission checks: any user the mount admits (allow_other) may do anything", func(o *Options, _ string) error { o.DefaultPerms = false; return nil }},
-	{"metrics_listen", true, "serve Prometheus metrics at http://ADDR/metrics (host:port; default off)", func(o *Options, v string) error {
+	{"metrics_listen", true, "serve Prometheus metrics at http://ADDR/metrics (host:port, or :port for 127.0.0.1:port; default off)", func(o *Options, v string) error {
 		if _, _, err := net.SplitHostPort(v); err != nil {
 			return fmt.Errorf("%q: want host:port", v)
 		}
