@@ -196,19 +196,36 @@ func kill(cmd *exec.Cmd) {
 func (c *Cluster) StartTracker(t testing.TB) string {
 	t.Helper()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t, "127.0.0.1")))
+	c.mu.Lock()
+	i := len(c.trackers)
+	c.trackers = append(c.trackers, nil)
+	c.Trackers = append(c.Trackers, addr)
+	c.mu.Unlock()
+	c.startTrackerAt(t, i, addr)
+	return addr
+}
+
+// RestartTracker kills tracker i (SIGKILL) and starts it again on its
+// address, as a supervisor restarts a crashed daemon.
+func (c *Cluster) RestartTracker(t testing.TB, i int) {
+	t.Helper()
+	c.StopTracker(t, i)
+	c.mu.Lock()
+	addr := c.Trackers[i]
+	c.mu.Unlock()
+	c.startTrackerAt(t, i, addr)
+}
+
+func (c *Cluster) startTrackerAt(t testing.TB, i int, addr string) {
+	t.Helper()
 	args := []string{"--listen", addr, "--db_dsn", c.Opts.DSN, "--db_user", c.Opts.DBUser, "--db_pass", c.Opts.DBPass,
 		"--monitor_interval", "0.5", "--log_level", "info"}
 	args = append(args, c.Opts.TrackerArgs...)
-	c.mu.Lock()
-	i := len(c.trackers)
-	c.mu.Unlock()
 	cmd := start(t, fmt.Sprintf("trackerd%d", i), filepath.Join(c.Bin, "trackerd"), args...)
 	testenv.WaitListening(t, addr, 15*time.Second)
 	c.mu.Lock()
-	c.trackers = append(c.trackers, cmd)
-	c.Trackers = append(c.Trackers, addr)
+	c.trackers[i] = cmd
 	c.mu.Unlock()
-	return addr
 }
 
 // StopTracker kills tracker i (SIGKILL by PID).
