@@ -56,84 +56,52 @@ func crashUnderLoad(t *testing.T, o ClusterOpts) {
 	failures := 0
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// writer stores files under prefix with put until stop, recording what
+	// it sent and which uploads were acknowledged.
+	writer := func(prefix string, seed uint64, put func(key string, body []byte) error) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			key := fmt.Sprintf("%s/%05d", prefix, n)
+			body := randomBody(rng, 256<<10)
+			mu.Lock()
+			sent[key] = sha256.Sum256(body)
+			mu.Unlock()
+			err := put(key, body)
+			mu.Lock()
+			if err == nil {
+				acked[key] = true
+			} else {
+				failures++
+			}
+			mu.Unlock()
+		}
+	}
 	for w := range 4 {
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("crash/w%d/%05d", w, n)
-				body := make([]byte, rng.IntN(256<<10))
-				for i := range body {
-					body[i] = byte(rng.Uint32())
-				}
-				mu.Lock()
-				sent[key] = sha256.Sum256(body)
-				mu.Unlock()
+			writer(fmt.Sprintf("crash/w%d", w), uint64(w), func(key string, body []byte) error {
 				_, err := cl.Store(t.Context(), dom, key, c.Opts.Class, bytes.NewReader(body), int64(len(body)))
-				mu.Lock()
-				if err == nil {
-					acked[key] = true
-				} else {
-					failures++
-				}
-				mu.Unlock()
-			}
+				return err
+			})
 		})
 	}
-
 	// A mount writes files too; a close that returned 0 is an
 	// acknowledged upload like a client's.
-	{
-		m := mountMogfs(t, c)
-		if err := os.MkdirAll(filepath.Join(m.Dir, "crash", "mount"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(99, 7))
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("crash/mount/%05d", n)
-				body := make([]byte, rng.IntN(256<<10))
-				for i := range body {
-					body[i] = byte(rng.Uint32())
-				}
-				mu.Lock()
-				sent[key] = sha256.Sum256(body)
-				mu.Unlock()
-				err := os.WriteFile(filepath.Join(m.Dir, filepath.FromSlash(key)), body, 0o644)
-				mu.Lock()
-				if err == nil {
-					acked[key] = true
-				} else {
-					failures++
-				}
-				mu.Unlock()
-			}
+	m := mountMogfs(t, c)
+	if err := os.MkdirAll(filepath.Join(m.Dir, "crash", "mount"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() {
+		writer("crash/mount", 99, func(key string, body []byte) error {
+			return os.WriteFile(filepath.Join(m.Dir, filepath.FromSlash(key)), body, 0o644)
 		})
-	}
+	})
 
-	// One fault at a time: a tracker or a storage node dies and comes back.
-	deadline := time.Now().Add(load)
-	for i := 0; time.Now().Before(deadline); i++ {
-		time.Sleep(600 * time.Millisecond)
-		switch i % 3 {
-		case 0, 1:
-			c.RestartTracker(t, i%2)
-		case 2:
-			n := (i / 3) % len(c.Nodes)
-			c.StopNode(t, n)
-			time.Sleep(300 * time.Millisecond)
-			c.StartNode(t, n)
-		}
-	}
+	c.faultLoop(t, load, 600*time.Millisecond)
 	close(stop)
 	wg.Wait()
 	mu.Lock()
@@ -195,5 +163,33 @@ func crashUnderLoad(t *testing.T, o ClusterOpts) {
 	}
 	if len(listed) < len(acked) {
 		t.Errorf("list_keys shows %d keys, fewer than the %d acknowledged", len(listed), len(acked))
+	}
+}
+
+// randomBody returns up to max random bytes.
+func randomBody(rng *rand.Rand, max int) []byte {
+	b := make([]byte, rng.IntN(max))
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// faultLoop injects one fault every interval for d: tracker 0 or 1 is
+// SIGKILLed and restarted on its address, or (every third time) a storage
+// node is killed and restarted 300 ms later.
+func (c *Cluster) faultLoop(t *testing.T, d, interval time.Duration) {
+	deadline := time.Now().Add(d)
+	for i := 0; time.Now().Before(deadline); i++ {
+		time.Sleep(interval)
+		switch i % 3 {
+		case 0, 1:
+			c.RestartTracker(t, i%2)
+		case 2:
+			n := (i / 3) % len(c.Nodes)
+			c.StopNode(t, n)
+			time.Sleep(300 * time.Millisecond)
+			c.StartNode(t, n)
+		}
 	}
 }

@@ -68,10 +68,7 @@ func TestSoak(t *testing.T) {
 				return "", false
 			}
 			body := func() ([]byte, [32]byte) {
-				b := make([]byte, rng.IntN(64<<10))
-				for i := range b {
-					b[i] = byte(rng.Uint32())
-				}
+				b := randomBody(rng, 64<<10)
 				return b, sha256.Sum256(b)
 			}
 			for {
@@ -143,21 +140,7 @@ func TestSoak(t *testing.T) {
 		})
 	}
 
-	// The fault schedule: one fault at a time, a tracker or a storage node
-	// killed with SIGKILL and restarted.
-	deadline := time.Now().Add(d)
-	for i := 0; time.Now().Before(deadline); i++ {
-		time.Sleep(700 * time.Millisecond)
-		switch i % 3 {
-		case 0, 1:
-			c.RestartTracker(t, i%2)
-		case 2:
-			n := (i / 3) % len(c.Nodes)
-			c.StopNode(t, n)
-			time.Sleep(300 * time.Millisecond)
-			c.StartNode(t, n)
-		}
-	}
+	c.faultLoop(t, d, 700*time.Millisecond)
 	close(stop)
 	wg.Wait()
 
