@@ -51,6 +51,13 @@ type Config struct {
 	// MaxIdlePerTracker is how many idle connections are kept per tracker
 	// for reuse. Default 16.
 	MaxIdlePerTracker int
+	// Outage is how long a request keeps trying while no tracker answers
+	// it (a tracker restarting, or all of them): rounds over the trackers
+	// are repeated with backoff rather than failed at once. Like the
+	// fail-over to the next tracker, this resends a request whose
+	// connection broke, which every MogileFS command tolerates. Default
+	// 10s; negative: fail at once.
+	Outage time.Duration
 }
 
 // Client talks to a set of trackers and their storage nodes. It is safe for
@@ -58,6 +65,7 @@ type Config struct {
 type Client struct {
 	trackers []*tracker
 	timeout  time.Duration
+	outage   time.Duration
 	maxIdle  int
 	http     *http.Client
 	log      *slog.Logger
@@ -107,7 +115,10 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.Trackers) == 0 {
 		return nil, fmt.Errorf("client: no trackers configured")
 	}
-	c := &Client{timeout: cfg.Timeout, maxIdle: cfg.MaxIdlePerTracker, http: cfg.HTTPClient, log: cfg.Logger}
+	c := &Client{timeout: cfg.Timeout, outage: cfg.Outage, maxIdle: cfg.MaxIdlePerTracker, http: cfg.HTTPClient, log: cfg.Logger}
+	if c.outage == 0 {
+		c.outage = DefaultOutage
+	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -219,6 +230,18 @@ func (t *tracker) setDead(d time.Duration) {
 }
 
 // take returns an idle connection, or nil.
+// dropIdle closes the idle connections: after one broke, the others to the
+// same tracker are most likely from before its restart too.
+func (t *tracker) dropIdle() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, cn := range idle {
+		cn.nc.Close()
+	}
+}
+
 func (t *tracker) take() *conn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -262,26 +285,57 @@ func (c *Client) Do(ctx context.Context, cmd string, args map[string]string) (ma
 		return nil, ErrClosed
 	}
 	line := protocol.FormatRequest(cmd, args)
+	var until time.Time // set once no tracker answered
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		reply, transport, err := c.doAny(ctx, cmd, line)
+		if err == nil {
+			return protocol.ParseResponse(reply)
+		}
+		if !transport || c.outage < 0 || ctx.Err() != nil {
+			return nil, err
+		}
+		if until.IsZero() {
+			until = time.Now().Add(c.outage)
+		}
+		if time.Now().Add(wait).After(until) {
+			return nil, err
+		}
+		c.log.Warn("no tracker answers, retrying", "cmd", cmd, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// DefaultOutage is Config.Outage's default.
+const DefaultOutage = 10 * time.Second
+
+// doAny sends line to the trackers in order until one answers. transport
+// reports that every tracker failed to connect or broke the connection
+// (rather than sending something we cannot read).
+func (c *Client) doAny(ctx context.Context, cmd, line string) (reply string, transport bool, err error) {
 	var errs []error
 	for _, t := range c.order() {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return "", false, err
 		}
 		c.countRequest(cmd)
 		reply, err := c.doOn(ctx, t, cmd, line)
 		if err == nil {
-			return protocol.ParseResponse(reply)
+			return reply, false, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return "", false, ctx.Err()
 		}
 		if errors.Is(err, protocol.ErrMalformed) || errors.Is(err, protocol.ErrLineTooLong) {
-			return nil, err
+			return "", false, err
 		}
 		c.log.Warn("tracker request failed, trying next", "tracker", t.addr, "cmd", cmd, "err", err)
 		errs = append(errs, fmt.Errorf("%s: %w", t.addr, err))
 	}
-	return nil, fmt.Errorf("%w: %s: %w", ErrNoTrackers, cmd, errors.Join(errs...))
+	return "", true, fmt.Errorf("%w: %s: %w", ErrNoTrackers, cmd, errors.Join(errs...))
 }
 
 // run is Do for commands whose reply carries nothing the caller needs; the
@@ -311,6 +365,9 @@ func (c *Client) doOn(ctx context.Context, t *tracker, cmd, line string) (string
 		reply, partial, err := c.roundTrip(ctx, cn, line)
 		if err != nil {
 			cn.nc.Close()
+			if reused {
+				t.dropIdle()
+			}
 			if reused && !partial && attempt == 0 && ctx.Err() == nil && isStale(err) {
 				continue
 			}

@@ -82,7 +82,16 @@ func (c *Client) createClose(ctx context.Context, domain, key string, fid int64,
 	if a != nil {
 		a.Encode("attr_", args)
 	}
-	return c.run(ctx, "create_close", key, args)
+	err := c.run(ctx, "create_close", key, args)
+	if protocol.IsCode(err, "no_temp_file") {
+		// The temp row is gone: a tracker that died before its reply may
+		// have committed this very close (Do then resent it elsewhere).
+		// If the key now holds our fid, the file is stored.
+		if fi, ferr := c.FileInfo(ctx, domain, key); ferr == nil && fi.FID == fid {
+			return nil
+		}
+	}
+	return err
 }
 
 // GetPaths returns URLs of key's replicas, in the tracker's order. noverify

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mogfs/protocol"
 	"net/http"
 	"os"
 	"strconv"
@@ -69,11 +70,21 @@ func (c *Client) StoreReaderAt(ctx context.Context, domain, key, class string, r
 	if size < 0 {
 		return 0, fmt.Errorf("client: store %s: StoreReaderAt needs a size", key)
 	}
-	open, err := c.CreateOpen(ctx, domain, key, class, size)
-	if err != nil {
-		return 0, err
+	for attempt := 0; ; attempt++ {
+		open, err := c.CreateOpen(ctx, domain, key, class, size)
+		if err != nil {
+			return 0, err
+		}
+		err = c.StoreOpened(ctx, domain, key, open, r, size, nil)
+		// A node that dies between our PUT and the tracker's HEAD of it
+		// fails the close (size_verify_error), and the tracker drops the
+		// upload; the bytes are still here, so store them once more.
+		if protocol.IsCode(err, "size_verify_error") && attempt == 0 && ctx.Err() == nil {
+			c.log.Warn("the node lost the upload before create_close verified it; storing again", "key", key, "fid", open.FID, "err", err)
+			continue
+		}
+		return open.FID, err
 	}
-	return open.FID, c.StoreOpened(ctx, domain, key, open, r, size, nil)
 }
 
 // StoreOpened is the rest of StoreReaderAt after a create_open the caller

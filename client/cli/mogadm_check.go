@@ -117,7 +117,7 @@ func (a *adm) check(ctx context.Context) error {
 
 // trackerState asks one tracker, alone, for hosts and devices.
 func trackerState(ctx context.Context, addr string) ([]client.Host, []client.Device, error) {
-	c, err := client.New(client.Config{Trackers: []string{addr}, Timeout: 5 * time.Second})
+	c, err := client.New(client.Config{Trackers: []string{addr}, Timeout: 5 * time.Second, Outage: -1}) // report a down tracker at once
 	if err != nil {
 		return nil, nil, err
 	}

@@ -61,7 +61,7 @@ func start(name, usage string, args []string, env Env, spec Spec, required ...st
 	if err != nil {
 		return nil, t.fail(err)
 	}
-	cfg := client.Config{Trackers: trs}
+	cfg := client.Config{Trackers: trs, Outage: -1} // as the originals: no tracker answering is an error at once
 	if s := t.opts["timeout"]; s != "" {
 		secs, err := strconv.ParseFloat(s, 64)
 		if err != nil || secs <= 0 {

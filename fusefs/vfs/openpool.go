@@ -102,7 +102,9 @@ func (fs *FS) abandon(domain string, o *PreOpen) {
 	if !o.usable() || len(o.res.Dests) == 0 || !o.claim() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Best effort: the tracker's reaper drops the temp row an hour later
+	// anyway, so an unmount does not wait out a tracker outage for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	fs.c.CreateClose(ctx, domain, "", o.res.FID, o.res.Dests[0], 0, "")
 }
