@@ -52,11 +52,7 @@ func startCluster(ctx context.Context, bin, dir, dsn, user, pass string, n int) 
 	if c.tracker, err = freeAddr(); err != nil {
 		return nil, err
 	}
-	// --monitor_interval 0.5: devices become writeable within a second.
-	// --default_mindevcount 1: files of the default class get one copy.
-	c.trackd, err = startProc(dir, "trackerd", filepath.Join(bin, "trackerd"), "--listen", c.tracker,
-		"--db_dsn", dsn, "--db_user", user, "--db_pass", pass, "--monitor_interval", "0.5",
-		"--default_mindevcount", "1", "--log_level", "warn")
+	c.trackd, err = startTrackerd(dir, "trackerd", bin, c.tracker, dsn, user, pass)
 	if err != nil {
 		return nil, err
 	}
@@ -203,9 +199,7 @@ func (c *cluster) extraTracker(bin, dsn, user, pass string, extra ...string) (ad
 	if addr, err = freeAddr(); err != nil {
 		return "", func() {}, err
 	}
-	args := append([]string{"--listen", addr, "--db_dsn", dsn, "--db_user", user, "--db_pass", pass,
-		"--monitor_interval", "0.5", "--default_mindevcount", "1", "--log_level", "warn", "--job_master=0"}, extra...)
-	p, err := startProc(c.dir, "trackerd-extra", filepath.Join(bin, "trackerd"), args...)
+	p, err := startTrackerd(c.dir, "trackerd-extra", bin, addr, dsn, user, pass, append([]string{"--job_master=0"}, extra...)...)
 	if err != nil {
 		return "", func() {}, err
 	}
@@ -215,4 +209,14 @@ func (c *cluster) extraTracker(bin, dsn, user, pass string, extra ...string) (ad
 		return "", func() {}, err
 	}
 	return addr, stop, nil
+}
+
+// startTrackerd starts a trackerd on addr and the database, with the
+// bench's settings and extra flags: --monitor_interval 0.5 makes devices
+// writeable within a second, --default_mindevcount 1 gives files of the
+// default class one copy.
+func startTrackerd(dir, name, bin, addr, dsn, user, pass string, extra ...string) (*proc, error) {
+	args := append([]string{"--listen", addr, "--db_dsn", dsn, "--db_user", user, "--db_pass", pass,
+		"--monitor_interval", "0.5", "--default_mindevcount", "1", "--log_level", "warn"}, extra...)
+	return startProc(dir, name, filepath.Join(bin, "trackerd"), args...)
 }

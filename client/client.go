@@ -180,13 +180,7 @@ func NewTransport(timeout time.Duration) *http.Transport {
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	for _, t := range c.trackers {
-		t.mu.Lock()
-		idle := t.idle
-		t.idle = nil
-		t.mu.Unlock()
-		for _, cn := range idle {
-			cn.nc.Close()
-		}
+		t.dropIdle()
 	}
 	if tr, ok := c.http.Transport.(interface{ CloseIdleConnections() }); ok {
 		tr.CloseIdleConnections()
@@ -229,9 +223,8 @@ func (t *tracker) setDead(d time.Duration) {
 	t.mu.Unlock()
 }
 
-// take returns an idle connection, or nil.
-// dropIdle closes the idle connections: after one broke, the others to the
-// same tracker are most likely from before its restart too.
+// dropIdle closes the idle connections (at Close, and after one broke:
+// the others to the same tracker are most likely from before its restart).
 func (t *tracker) dropIdle() {
 	t.mu.Lock()
 	idle := t.idle
@@ -242,6 +235,7 @@ func (t *tracker) dropIdle() {
 	}
 }
 
+// take returns an idle connection, or nil.
 func (t *tracker) take() *conn {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -465,15 +465,11 @@ func (a *adm) settingsSet(ctx context.Context) error {
 }
 
 func (a *adm) slaveList(ctx context.Context) error {
-	keys, err := a.slaveKeys(ctx)
+	ss, keys, err := a.slaveKeys(ctx)
 	if err != nil {
 		return err
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
-	ss, err := a.c.ServerSettings(ctx)
-	if err != nil {
-		return err
-	}
 	for _, k := range keys {
 		v, ok := ss["slave_"+k.name]
 		if !ok {
@@ -489,20 +485,20 @@ func (a *adm) slaveList(ctx context.Context) error {
 // slaveKey is one entry of the slave_keys setting: "name" or "name=weight".
 type slaveKey struct{ name, weight string }
 
-// slaveKeys reads slave_keys as MogileFS::Admin does; none when unset.
-func (a *adm) slaveKeys(ctx context.Context) ([]slaveKey, error) {
+// slaveKeys reads the server settings and, from them, slave_keys as
+// MogileFS::Admin does (none when unset).
+func (a *adm) slaveKeys(ctx context.Context) (map[string]string, []slaveKey, error) {
 	ss, err := a.c.ServerSettings(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	v := ss["slave_keys"]
 	var out []slaveKey
-	for e := range strings.SplitSeq(v, ",") {
+	for e := range strings.SplitSeq(ss["slave_keys"], ",") {
 		if name, w, _ := strings.Cut(e, "="); name != "" {
 			out = append(out, slaveKey{name, w})
 		}
 	}
-	return out, nil
+	return ss, out, nil
 }
 
 func (a *adm) setSlaveKeys(ctx context.Context, keys []slaveKey) error {
@@ -530,7 +526,7 @@ func slaveIndex(keys []slaveKey, name string) int {
 // slave_<key> = dsn|username|password, and the key in slave_keys.
 func (a *adm) slaveAdd(ctx context.Context) error {
 	key := a.args["slave_key"]
-	keys, err := a.slaveKeys(ctx)
+	_, keys, err := a.slaveKeys(ctx)
 	if err != nil {
 		return err
 	}
@@ -546,16 +542,12 @@ func (a *adm) slaveAdd(ctx context.Context) error {
 // slaveModify changes the fields given of a recorded slave.
 func (a *adm) slaveModify(ctx context.Context) error {
 	key := a.args["slave_key"]
-	keys, err := a.slaveKeys(ctx)
+	ss, keys, err := a.slaveKeys(ctx)
 	if err != nil {
 		return err
 	}
 	if slaveIndex(keys, key) < 0 {
 		return errors.New("slave modify failure: no such slave")
-	}
-	ss, err := a.c.ServerSettings(ctx)
-	if err != nil {
-		return fmt.Errorf("slave modify failure: %w", err)
 	}
 	f := strings.SplitN(ss["slave_"+key], "|", 3)
 	for len(f) < 3 {
@@ -576,7 +568,7 @@ func (a *adm) slaveModify(ctx context.Context) error {
 // undef value is, and the key leaves slave_keys.
 func (a *adm) slaveDelete(ctx context.Context) error {
 	key := a.args["slave_key"]
-	keys, err := a.slaveKeys(ctx)
+	_, keys, err := a.slaveKeys(ctx)
 	if err != nil {
 		return err
 	}

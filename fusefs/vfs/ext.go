@@ -67,8 +67,7 @@ func (fs *FS) getAttr(ctx context.Context, domain, path string) (Attr, bool, err
 	if err != nil {
 		return Attr{}, false, err
 	}
-	a.IsDir = a.IsDir || a.Mode&syscall.S_IFMT == syscall.S_IFDIR
-	return a, true, nil
+	return dirFromMode(a), true, nil
 }
 
 func (fs *FS) setAttr(ctx context.Context, domain, path string, ch AttrChange) error {
@@ -123,8 +122,14 @@ func statOf(e client.Entry) Stat {
 		st.Kind = KindSpecial // the type is in the mode
 	}
 	if e.Attr != nil {
-		st.Attr, st.HasAttr = *e.Attr, true
-		st.Attr.IsDir = st.Attr.IsDir || st.Attr.Mode&syscall.S_IFMT == syscall.S_IFDIR
+		st.Attr, st.HasAttr = dirFromMode(*e.Attr), true
 	}
 	return st
+}
+
+// dirFromMode marks attributes whose mode is a directory's as a directory's,
+// whatever their isdir says.
+func dirFromMode(a Attr) Attr {
+	a.IsDir = a.IsDir || a.Mode&syscall.S_IFMT == syscall.S_IFDIR
+	return a
 }

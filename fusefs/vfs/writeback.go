@@ -461,19 +461,7 @@ func (w *Writeback) Wait(ctx context.Context, domain, key string) error {
 		return nil
 	}
 	k := wbKey(domain, key)
-	for {
-		w.mu.Lock()
-		e := w.latest[k]
-		w.mu.Unlock()
-		if e == nil {
-			return nil
-		}
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return w.until(ctx, func() *wbEntry { return w.latest[k] })
 }
 
 // WaitPrefix returns once no key of domain starting with prefix has a
@@ -492,15 +480,22 @@ func (w *Writeback) waitFor(ctx context.Context, match func(string) bool) error 
 	if w == nil {
 		return nil
 	}
-	for {
-		w.mu.Lock()
-		var e *wbEntry
-		for k, x := range w.latest {
+	return w.until(ctx, func() *wbEntry {
+		for k, e := range w.latest {
 			if match(k) {
-				e = x
-				break
+				return e
 			}
 		}
+		return nil
+	})
+}
+
+// until waits for the entries find returns (called with mu held) until it
+// returns none.
+func (w *Writeback) until(ctx context.Context, find func() *wbEntry) error {
+	for {
+		w.mu.Lock()
+		e := find()
 		w.mu.Unlock()
 		if e == nil {
 			return nil
