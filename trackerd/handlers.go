@@ -42,12 +42,11 @@ type adminCmds struct {
 // maintCmds answers the maintenance commands (cmd_maint.go): replication
 // now, cache and monitor control, fsck and rebalance.
 type maintCmds struct {
-	store    *meta.Store
-	mon      *monitor.Monitor
-	ns       *nsCache
-	paths    *pathCache
-	jobs     *jobs.Jobs
-	hostname string
+	store *meta.Store
+	mon   *monitor.Monitor
+	ns    *nsCache
+	paths *pathCache
+	jobs  *jobs.Jobs
 }
 
 // extCmds answers the mogfs extension (cmd_ext.go): attributes, listings,
@@ -68,7 +67,7 @@ func (t *Tracker) newCommands() map[string]handler {
 	fc := &fileCmds{log: t.log, store: t.store, mon: t.mon, ns: t.ns, paths: t.paths, nodes: t.nodes,
 		noExtensions: t.cfg.NoExtensions, bg: &t.bg}
 	ac := &adminCmds{store: t.store, mon: t.mon, ns: t.ns}
-	mc := &maintCmds{store: t.store, mon: t.mon, ns: t.ns, paths: t.paths, jobs: t.jobs, hostname: t.cfg.Hostname}
+	mc := &maintCmds{store: t.store, mon: t.mon, ns: t.ns, paths: t.paths, jobs: t.jobs}
 	xc := &extCmds{store: t.store, ns: t.ns, paths: t.paths, jobs: t.jobs}
 	return map[string]handler{
 		// data commands (cmd_file.go, cmd_paths.go)

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -37,18 +38,43 @@ func (d *Drainer) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		snap := d.j.cfg.Monitor.Snapshot()
-		for id, dev := range snap.Devices {
-			if dev.Status != "drain" {
-				delete(d.cursor, id)
-				continue
-			}
-			if err := d.queue(ctx, id); err != nil && ctx.Err() == nil {
-				d.log.Warn("drain", "devid", id, "err", err)
-				d.j.reportErr("drain", 0, id, err)
-			}
+		if err := d.tick(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("drain", "err", err)
+			d.j.reportErr("drain", 0, 0, err)
 		}
 	}
+}
+
+// tick queues a batch of every drain device's fids. A device a rebalance
+// has put in drain (its current or a completed source) is the rebalance's:
+// the devices' states are read from the database between two reads of the
+// rebalance's state, and the rebalance saves its state before it drains a
+// device and undrains it before it saves, so no interleaving makes a
+// rebalance source look like a plain drain device.
+func (d *Drainer) tick(ctx context.Context) error {
+	before, err := d.j.Rebalance.ownedDevices(ctx)
+	if err != nil {
+		return err
+	}
+	devs, err := d.j.cfg.Store.Devices(ctx)
+	if err != nil {
+		return err
+	}
+	after, err := d.j.Rebalance.ownedDevices(ctx)
+	if err != nil {
+		return err
+	}
+	for _, dev := range devs {
+		id := dev.ID
+		if dev.Status != "drain" || before[id] || after[id] {
+			delete(d.cursor, id)
+			continue
+		}
+		if err := d.queue(ctx, id); err != nil {
+			return fmt.Errorf("device %d: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func (d *Drainer) queue(ctx context.Context, devid int) error {

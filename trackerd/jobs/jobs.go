@@ -131,6 +131,8 @@ type Jobs struct {
 
 	// Fsck holds the fsck control commands (fsck_start, fsck_stop, ...).
 	Fsck *Fsck
+	// Rebalance holds the rebalance control commands (rebalance_start, ...).
+	Rebalance *Rebalance
 
 	stats counters
 
@@ -181,8 +183,12 @@ func New(cfg Config) *Jobs {
 	j.stats.hook = cfg.OnOutcome
 	j.nodes = &nodeproto.Client{HTTP: cfg.HTTPClient, Timeout: cfg.NodeTimeout, StreamPort: cfg.StreamPort}
 	j.Fsck = &Fsck{store: cfg.Store, hostname: cfg.Hostname}
+	j.Rebalance = &Rebalance{j: j}
 	j.pools = map[string]*pool{}
-	for q, n := range map[meta.Queue]int{meta.QueueReplicate: cfg.ReplicateJobs, meta.QueueDelete: cfg.DeleteJobs, meta.QueueFSCK: cfg.FsckJobs} {
+	// Rebalance rows are moved by as many workers as replicate rows, as the
+	// original's replicate workers take both.
+	for q, n := range map[meta.Queue]int{meta.QueueReplicate: cfg.ReplicateJobs, meta.QueueDelete: cfg.DeleteJobs,
+		meta.QueueFSCK: cfg.FsckJobs, meta.QueueRebalance: cfg.ReplicateJobs} {
 		if n > 0 {
 			p := &pool{changed: make(chan struct{}, 1)}
 			p.desired.Store(int64(min(n, MaxWorkers)))
@@ -212,6 +218,9 @@ func (j *Jobs) Run(ctx context.Context) error {
 		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueReplicate, rep.Process) })
 		start((&Reaper{j: j, log: j.log.With("component", "reaper")}).Run)
 		start((&Drainer{j: j, log: j.log.With("component", "drain")}).Run)
+		reb := &Rebalancer{j: j, log: j.log.With("component", "rebalance")}
+		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueRebalance, reb.Process) })
+		start(j.Rebalance.RunInjector)
 	}
 	if j.cfg.DeleteJobs > 0 {
 		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueDelete, del.Process) })
@@ -263,8 +272,8 @@ func (c *counters) set(name string, n int64) {
 // Stats returns a copy of the counters: outcomes since start (replicated,
 // replicate_failed, replicate_trimmed, drained, deleted (fids),
 // deleted_replicas, delete_failed, tempfiles_reaped, legacy_deletes_adopted, reaped, drain_queued,
-// fsck_checked, fsck_<EVCODE>) and the last observed queue depths
-// (queue_replicate, queue_delete, queue_fsck). Counters never touched are
+// fsck_checked, fsck_<EVCODE>, rebalance_queued, rebalance_copied, rebalanced, rebalance_failed)
+// and the last observed queue depths (queue_replicate, queue_delete, queue_fsck, queue_rebalance). Counters never touched are
 // absent.
 func (j *Jobs) Stats() map[string]int64 {
 	j.stats.mu.Lock()

@@ -205,7 +205,7 @@ func (r *Replicator) trim(ctx context.Context, snap *monitor.Snapshot, pol Polic
 			if v, _, _ := pol.evaluate(trial, rng); v != allGood && v != tooGood {
 				continue
 			}
-			if !r.removeCopy(ctx, snap, f, victim, rest) {
+			if !r.j.removeCopy(ctx, snap, r.log, f, victim, rest) {
 				continue
 			}
 			r.j.stats.add("replicate_trimmed", 1)
@@ -233,7 +233,7 @@ func (r *Replicator) dropDrainCopies(ctx context.Context, snap *monitor.Snapshot
 		if snap.Devices[d].Status != "drain" {
 			continue
 		}
-		if !snap.CanDeleteFrom(d) || !r.removeCopy(ctx, snap, f, d, good) {
+		if !snap.CanDeleteFrom(d) || !r.j.removeCopy(ctx, snap, r.log, f, d, good) {
 			done = false
 			continue
 		}
@@ -244,13 +244,13 @@ func (r *Replicator) dropDrainCopies(ctx context.Context, snap *monitor.Snapshot
 
 // removeCopy deletes the replica on victim after confirming (HEAD, size) that
 // one of the others is good, then forgets it.
-func (r *Replicator) removeCopy(ctx context.Context, snap *monitor.Snapshot, f meta.File, victim int, others []int) bool {
+func (j *Jobs) removeCopy(ctx context.Context, snap *monitor.Snapshot, log *slog.Logger, f meta.File, victim int, others []int) bool {
 	confirmed := false
 	for _, d := range others {
 		if d == victim || !snap.ShouldReadFrom(d) {
 			continue
 		}
-		size, err := r.j.head(ctx, "http://"+snap.GetHostPort(d)+nodeproto.FIDPath(d, f.FID))
+		size, err := j.head(ctx, "http://"+snap.GetHostPort(d)+nodeproto.FIDPath(d, f.FID))
 		if err == nil && size == f.Length {
 			confirmed = true
 			break
@@ -259,15 +259,15 @@ func (r *Replicator) removeCopy(ctx context.Context, snap *monitor.Snapshot, f m
 	if !confirmed {
 		return false
 	}
-	status, err := r.j.nodes.Do(ctx, "DELETE", "http://"+snap.HostPort(victim)+nodeproto.FIDPath(victim, f.FID))
+	status, err := j.nodes.Do(ctx, "DELETE", "http://"+snap.HostPort(victim)+nodeproto.FIDPath(victim, f.FID))
 	if err != nil || (status/100 != 2 && status != 404) {
-		r.log.Info("delete extra copy failed", "fid", f.FID, "devid", victim, "status", status, "err", err)
+		log.Info("delete extra copy failed", "fid", f.FID, "devid", victim, "status", status, "err", err)
 		return false
 	}
-	if err := r.j.cfg.Store.RemoveFileOn(ctx, f.FID, victim); err != nil {
-		r.log.Warn("remove file_on", "fid", f.FID, "devid", victim, "err", err)
+	if err := j.cfg.Store.RemoveFileOn(ctx, f.FID, victim); err != nil {
+		log.Warn("remove file_on", "fid", f.FID, "devid", victim, "err", err)
 		return false
 	}
-	r.log.Debug("removed extra copy", "fid", f.FID, "devid", victim)
+	log.Debug("removed extra copy", "fid", f.FID, "devid", victim)
 	return true
 }

@@ -20,8 +20,10 @@ type Store interface {
 	ClearFsckLog(ctx context.Context) error
 	DeleteChecksum(ctx context.Context, fid int64) error
 	DeleteTempFile(ctx context.Context, fid int64) error
+	Devices(ctx context.Context) ([]meta.Device, error)
 	Enqueue(ctx context.Context, j meta.Job) error
 	FIDsOnDevice(ctx context.Context, devid int, after int64, limit int) ([]int64, error)
+	FIDsOnDeviceNewest(ctx context.Context, devid int, before int64, limit int) ([]int64, error)
 	FileByFID(ctx context.Context, fid int64) (meta.File, error)
 	FileDevIDs(ctx context.Context, fid int64) ([]int, error)
 	Finish(ctx context.Context, q meta.Queue, fid int64) error
@@ -34,6 +36,7 @@ type Store interface {
 	RemoveFileOn(ctx context.Context, fid int64, devid int) error
 	Retry(ctx context.Context, q meta.Queue, fid int64, at time.Time) error
 	SetChecksum(ctx context.Context, fid int64, hashtype int, sum []byte) error
+	SetDeviceState(ctx context.Context, devid int, state string) error
 	SetSetting(ctx context.Context, key, value string) error
 	Setting(ctx context.Context, key string) (string, bool, error)
 	Settings(ctx context.Context) (map[string]string, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 )
 
 // FileDevIDs returns the devices holding a copy of fid (file_on), ascending.
@@ -58,8 +59,21 @@ func (s *Store) changeFileOn(ctx context.Context, op, query string, fid int64, d
 // FIDsOnDevice pages the fids with a copy on devid: up to limit, > after,
 // ascending (drain, rebalance, reaper).
 func (s *Store) FIDsOnDevice(ctx context.Context, devid int, after int64, limit int) ([]int64, error) {
-	rows, err := s.read(ctx, "SELECT fid FROM file_on WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?",
-		devid, after, limit)
+	return s.fidsOnDevice(ctx, "SELECT fid FROM file_on WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?", devid, after, limit)
+}
+
+// FIDsOnDeviceNewest pages the fids with a copy on devid newest first: up
+// to limit, < before (0: from the newest), descending (a rebalance with
+// fid_age=new).
+func (s *Store) FIDsOnDeviceNewest(ctx context.Context, devid int, before int64, limit int) ([]int64, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return s.fidsOnDevice(ctx, "SELECT fid FROM file_on WHERE devid = ? AND fid < ? ORDER BY fid DESC LIMIT ?", devid, before, limit)
+}
+
+func (s *Store) fidsOnDevice(ctx context.Context, query string, devid int, cursor int64, limit int) ([]int64, error) {
+	rows, err := s.read(ctx, query, devid, cursor, limit)
 	if err != nil {
 		return nil, fmt.Errorf("meta: fids on device %d: %w", devid, err)
 	}

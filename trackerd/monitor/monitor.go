@@ -52,6 +52,7 @@ type Monitor struct {
 	mu       sync.Mutex // guards the fields below
 	hosts    map[int]meta.Host
 	devices  map[int]meta.Device
+	tables   uint64                  // counts table loads, so a round never publishes tables older than a Refresh's
 	obs      map[int]DevObs          // state and reject_bad_md5 (utilization comes from watchers)
 	usage    map[int]nodeproto.Usage // latest parsed usage per device
 	reach    map[int]bool            // host reachable in the last round
@@ -172,6 +173,7 @@ func (m *Monitor) Refresh(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.tables++
 	m.setTablesLocked(hosts, devs)
 	m.publishLocked()
 	return nil
@@ -255,6 +257,8 @@ func (m *Monitor) publishLocked() {
 func (m *Monitor) round(ctx context.Context) {
 	m.mu.Lock()
 	m.started++
+	m.tables++
+	loaded := m.tables
 	m.mu.Unlock()
 
 	hosts, devs, err := m.load(ctx)
@@ -303,7 +307,13 @@ func (m *Monitor) round(ctx context.Context) {
 	m.writeUsage(ctx, devs, results)
 
 	m.mu.Lock()
-	m.setTablesLocked(hosts, devs)
+	if m.tables == loaded {
+		m.setTablesLocked(hosts, devs)
+	} else {
+		// A Refresh (an admin change) loaded newer tables while we probed:
+		// publish those, not ours.
+		hosts, devs = m.hosts, m.devices
+	}
 	m.reach = map[int]bool{}
 	for id := range m.obs {
 		// Devices no longer monitored lose their observation.

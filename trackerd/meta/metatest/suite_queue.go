@@ -318,6 +318,20 @@ func testFileOn(t *testing.T, newDB NewDB) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("FIDsOnDevice paged = %v, want %v", got, want)
 	}
+	var newest []int64
+	for before := int64(0); ; {
+		page, err := s.FIDsOnDeviceNewest(ctx, 2, before, 2)
+		must(t, err, "FIDsOnDeviceNewest")
+		if len(page) == 0 {
+			break
+		}
+		newest = append(newest, page...)
+		before = page[len(page)-1]
+	}
+	if slices.Reverse(want); !slices.Equal(newest, want) {
+		t.Fatalf("FIDsOnDeviceNewest paged = %v, want %v", newest, want)
+	}
+	slices.Reverse(want)
 	if n, err := s.CountFileOn(ctx, 2); err != nil || n != int64(len(want)) {
 		t.Fatalf("CountFileOn(2) = %d, %v; want %d", n, err, len(want))
 	}
