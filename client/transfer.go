@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // HTTPError is a storage node's non-2xx answer.
@@ -187,32 +188,78 @@ func spool(r io.Reader) (*os.File, int64, error) {
 // GET of each path in turn. When a transfer breaks part way the next path is
 // asked, with a Range, for the rest, so w never sees a byte twice. It returns
 // the bytes written; when every path fails the error wraps ErrNoPaths.
+//
+// When every path answers 404 the copies may have moved (rebalance, drain,
+// trimming) since get_paths; it asks again, as Repath allows.
 func (c *Client) Fetch(ctx context.Context, domain, key string, w io.Writer) (int64, error) {
-	paths, err := c.GetPaths(ctx, domain, key, true, 0)
-	if err != nil {
-		return 0, err
-	}
 	var written int64
-	var errs []error
-	for _, p := range paths {
-		n, err := c.fetchFrom(ctx, p, written, w)
-		written += n
-		if err == nil {
-			return written, nil
+	for attempt := 1; ; attempt++ {
+		paths, err := c.GetPaths(ctx, domain, key, true, 0)
+		if err != nil {
+			return written, err
 		}
-		if ctx.Err() != nil {
-			return written, ctx.Err()
+		var errs []error
+		for _, p := range paths {
+			n, err := c.fetchFrom(ctx, p, written, w)
+			written += n
+			if err == nil {
+				return written, nil
+			}
+			if ctx.Err() != nil {
+				return written, ctx.Err()
+			}
+			if we, ok := errors.AsType[*writeError](err); ok {
+				return written, we.err
+			}
+			c.log.Warn("fetch path failed, trying next", "key", key, "path", p, "err", err)
+			errs = append(errs, err)
 		}
-		if we, ok := errors.AsType[*writeError](err); ok {
-			return written, we.err
+		if len(paths) == 0 {
+			errs = append(errs, fmt.Errorf("tracker returned no paths"))
 		}
-		c.log.Warn("fetch path failed, trying next", "key", key, "path", p, "err", err)
-		errs = append(errs, err)
+		if !allMoved(errs) || !Repath(ctx, attempt) {
+			return written, fmt.Errorf("fetch %s: %w: %w", key, ErrNoPaths, errors.Join(errs...))
+		}
 	}
-	if len(paths) == 0 {
-		errs = append(errs, fmt.Errorf("tracker returned no paths"))
+}
+
+// Moved reports whether err is a replica missing where get_paths said it
+// was (404): it may have moved since.
+func Moved(err error) bool {
+	he, ok := errors.AsType[*HTTPError](err)
+	return ok && he.Status == http.StatusNotFound
+}
+
+func allMoved(errs []error) bool {
+	for _, err := range errs {
+		if !Moved(err) {
+			return false
+		}
 	}
-	return written, fmt.Errorf("fetch %s: %w: %w", key, ErrNoPaths, errors.Join(errs...))
+	return len(errs) > 0
+}
+
+// repathWaits are the pauses before get_paths is asked again after every
+// path of a file answered 404. A tracker names a moved copy's new place
+// at once when it moved it, and after at most its path cache's TTL
+// (get_paths_cache_ttl, 2 s) when another tracker did.
+var repathWaits = []time.Duration{0, 500 * time.Millisecond, 2 * time.Second}
+
+// Repath waits before get_paths is asked again after the attempt-th round
+// of paths (counting from 1) all answered 404. It returns false when no
+// round is left or ctx ends.
+func Repath(ctx context.Context, attempt int) bool {
+	if attempt < 1 || attempt > len(repathWaits) {
+		return false
+	}
+	t := time.NewTimer(repathWaits[attempt-1])
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // writeError marks a failure of the caller's writer, which no other path can

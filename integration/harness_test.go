@@ -31,6 +31,9 @@ type ClusterOpts struct {
 	MinDevCount         int    // 2
 	// TrackerArgs are extra trackerd flags.
 	TrackerArgs []string
+	// DevSetup, when set, prepares each device directory (created, empty)
+	// before its node starts, e.g. mounts a small file system on it.
+	DevSetup func(t testing.TB, devid int, dir string)
 }
 
 // Node is one stord process on its own loopback IP with the default ports.
@@ -92,8 +95,12 @@ func StartCluster(t testing.TB, o ClusterOpts) *Cluster {
 		for range c.Opts.DevsPerNode {
 			devid++
 			n.DevIDs = append(n.DevIDs, devid)
-			if err := os.MkdirAll(filepath.Join(n.Docroot, fmt.Sprintf("dev%d", devid)), 0o755); err != nil {
+			dir := filepath.Join(n.Docroot, fmt.Sprintf("dev%d", devid))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
+			}
+			if c.Opts.DevSetup != nil {
+				c.Opts.DevSetup(t, devid, dir)
 			}
 		}
 		c.Nodes = append(c.Nodes, n)

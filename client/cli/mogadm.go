@@ -21,6 +21,7 @@ var admSpec = Spec{
 	"status": false, "ip": false, "port": false, "getport": false, "altip": false, "altmask": false,
 	"weight": false, "all": true, "mindevcount": false, "replpolicy": false, "hashtype": false,
 	"policy_only": true, "hostname": false, "dsn": false, "username": false, "password": false,
+	"options": false,
 }
 
 const admUsage = `Usage: mogadm [--trackers=HOST:PORT,...] <command> [args] [options]
@@ -50,7 +51,9 @@ const admUsage = `Usage: mogadm [--trackers=HOST:PORT,...] <command> [args] [opt
   mogadm slave list
   mogadm slave add <slave_key> --dsn=DSN --username=U --password=P
   mogadm slave modify <slave_key> [--dsn=DSN] [--username=U] [--password=P]
-  mogadm slave delete <slave_key>`
+  mogadm slave delete <slave_key>
+  mogadm rebalance policy --options="from_devices=1 to_hosts=2,3 limit_by=size limit=20g ..."
+  mogadm rebalance start|stop|status|test|settings|reset`
 
 // admCmd is one mogadm subcommand: its positional argument names and
 // allowed options.
@@ -67,39 +70,44 @@ type adm struct {
 }
 
 var admCmds = map[string]admCmd{
-	"check":           {run: (*adm).check},
-	"stats":           {run: (*adm).stats},
-	"host list":       {run: (*adm).hostList},
-	"host add":        {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostAdd},
-	"host modify":     {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostModify},
-	"host mark":       {args: []string{"hostname", "status"}, run: (*adm).hostMark},
-	"host delete":     {args: []string{"hostname"}, run: (*adm).hostDelete},
-	"device list":     {opts: []string{"all", "hostname"}, run: (*adm).deviceList},
-	"device summary":  {opts: []string{"status", "hostname"}, run: (*adm).deviceSummary},
-	"device add":      {args: []string{"hostname", "devid"}, opts: []string{"status"}, run: (*adm).deviceAdd},
-	"device mark":     {args: []string{"hostname", "devid", "status"}, run: (*adm).deviceMark},
-	"device modify":   {args: []string{"hostname", "devid"}, opts: []string{"status", "weight"}, run: (*adm).deviceModify},
-	"domain list":     {run: (*adm).classList},
-	"domain add":      {args: []string{"domain"}, run: (*adm).domainAdd},
-	"domain delete":   {args: []string{"domain"}, run: (*adm).domainDelete},
-	"class list":      {run: (*adm).classList},
-	"class add":       {args: []string{"domain", "class"}, opts: []string{"mindevcount", "replpolicy", "hashtype"}, run: (*adm).classAdd},
-	"class modify":    {args: []string{"domain", "class"}, opts: []string{"mindevcount", "replpolicy", "hashtype"}, run: (*adm).classModify},
-	"class delete":    {args: []string{"domain", "class"}, run: (*adm).classDelete},
-	"settings list":   {run: (*adm).settingsList},
-	"settings set":    {args: []string{"key", "value"}, run: (*adm).settingsSet},
-	"fsck start":      {run: func(a *adm, ctx context.Context) error { return a.c.FsckStart(ctx) }},
-	"fsck stop":       {run: func(a *adm, ctx context.Context) error { return a.c.FsckStop(ctx) }},
-	"fsck clearlog":   {run: func(a *adm, ctx context.Context) error { return a.c.FsckClearLog(ctx) }},
-	"fsck reset":      {opts: []string{"policy_only"}, run: func(a *adm, ctx context.Context) error { return a.c.FsckReset(ctx, a.opts["policy_only"] == "1") }},
-	"fsck status":     {run: (*adm).fsckStatus},
-	"fsck printlog":   {run: (*adm).fsckPrintLog},
-	"slave list":      {run: (*adm).slaveList},
-	"slave add":       {args: []string{"slave_key"}, opts: []string{"dsn", "username", "password"}, run: (*adm).slaveAdd},
-	"slave modify":    {args: []string{"slave_key"}, opts: []string{"dsn", "username", "password"}, run: (*adm).slaveModify},
-	"slave delete":    {args: []string{"slave_key"}, run: (*adm).slaveDelete},
-	"rebalance start": {run: func(a *adm, ctx context.Context) error { _, err := a.c.Do(ctx, "rebalance_start", nil); return err }},
-	"rebalance stop":  {run: func(a *adm, ctx context.Context) error { _, err := a.c.Do(ctx, "rebalance_stop", nil); return err }},
+	"check":              {run: (*adm).check},
+	"stats":              {run: (*adm).stats},
+	"host list":          {run: (*adm).hostList},
+	"host add":           {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostAdd},
+	"host modify":        {args: []string{"hostname"}, opts: []string{"ip", "port", "getport", "altip", "altmask", "status"}, run: (*adm).hostModify},
+	"host mark":          {args: []string{"hostname", "status"}, run: (*adm).hostMark},
+	"host delete":        {args: []string{"hostname"}, run: (*adm).hostDelete},
+	"device list":        {opts: []string{"all", "hostname"}, run: (*adm).deviceList},
+	"device summary":     {opts: []string{"status", "hostname"}, run: (*adm).deviceSummary},
+	"device add":         {args: []string{"hostname", "devid"}, opts: []string{"status"}, run: (*adm).deviceAdd},
+	"device mark":        {args: []string{"hostname", "devid", "status"}, run: (*adm).deviceMark},
+	"device modify":      {args: []string{"hostname", "devid"}, opts: []string{"status", "weight"}, run: (*adm).deviceModify},
+	"domain list":        {run: (*adm).classList},
+	"domain add":         {args: []string{"domain"}, run: (*adm).domainAdd},
+	"domain delete":      {args: []string{"domain"}, run: (*adm).domainDelete},
+	"class list":         {run: (*adm).classList},
+	"class add":          {args: []string{"domain", "class"}, opts: []string{"mindevcount", "replpolicy", "hashtype"}, run: (*adm).classAdd},
+	"class modify":       {args: []string{"domain", "class"}, opts: []string{"mindevcount", "replpolicy", "hashtype"}, run: (*adm).classModify},
+	"class delete":       {args: []string{"domain", "class"}, run: (*adm).classDelete},
+	"settings list":      {run: (*adm).settingsList},
+	"settings set":       {args: []string{"key", "value"}, run: (*adm).settingsSet},
+	"fsck start":         {run: func(a *adm, ctx context.Context) error { return a.c.FsckStart(ctx) }},
+	"fsck stop":          {run: func(a *adm, ctx context.Context) error { return a.c.FsckStop(ctx) }},
+	"fsck clearlog":      {run: func(a *adm, ctx context.Context) error { return a.c.FsckClearLog(ctx) }},
+	"fsck reset":         {opts: []string{"policy_only"}, run: func(a *adm, ctx context.Context) error { return a.c.FsckReset(ctx, a.opts["policy_only"] == "1") }},
+	"fsck status":        {run: (*adm).fsckStatus},
+	"fsck printlog":      {run: (*adm).fsckPrintLog},
+	"slave list":         {run: (*adm).slaveList},
+	"slave add":          {args: []string{"slave_key"}, opts: []string{"dsn", "username", "password"}, run: (*adm).slaveAdd},
+	"slave modify":       {args: []string{"slave_key"}, opts: []string{"dsn", "username", "password"}, run: (*adm).slaveModify},
+	"slave delete":       {args: []string{"slave_key"}, run: (*adm).slaveDelete},
+	"rebalance start":    {run: rebalanceDo("rebalance_start", "rebalance started")},
+	"rebalance stop":     {run: rebalanceDo("rebalance_stop", "rebalance stopped")},
+	"rebalance reset":    {run: rebalanceDo("rebalance_reset", "rebalance reset")},
+	"rebalance policy":   {opts: []string{"options"}, run: (*adm).rebalancePolicy},
+	"rebalance test":     {run: (*adm).rebalanceTest},
+	"rebalance status":   {run: (*adm).rebalanceStatus},
+	"rebalance settings": {run: (*adm).rebalanceSettings},
 }
 
 // Adm is mogadm.
@@ -455,7 +463,9 @@ func (a *adm) settingsList(ctx context.Context) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(a.out, "%25s = %s\n", k, ss[k])
+		if !strings.HasPrefix(k, "rebal") { // as the original: see rebalance settings
+			fmt.Fprintf(a.out, "%25s = %s\n", k, ss[k])
+		}
 	}
 	return nil
 }

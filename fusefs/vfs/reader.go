@@ -267,10 +267,14 @@ func (r *Reader) startAhead(blk int64) {
 }
 
 // load fills buf from off from the first path that works, refreshing the
-// paths once if all of them fail (a replica may have moved).
+// paths once if all of them fail, and again while all of them answer 404
+// (a replica may have moved; client.Repath says how long to keep asking).
 func (r *Reader) load(ctx context.Context, off int64, buf []byte) error {
 	var lastErr error
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; ; attempt++ {
+		if attempt > 1 && (!client.Moved(lastErr) || !client.Repath(ctx, attempt-1)) {
+			break
+		}
 		paths, err := r.getPaths(ctx, attempt > 0)
 		if err != nil {
 			return err
