@@ -34,6 +34,8 @@ type ClusterOpts struct {
 	// DevSetup, when set, prepares each device directory (created, empty)
 	// before its node starts, e.g. mounts a small file system on it.
 	DevSetup func(t testing.TB, devid int, dir string)
+	// NodeArgs are extra stord flags, for every node.
+	NodeArgs []string
 }
 
 // Node is one stord process on its own loopback IP with the default ports.
@@ -254,8 +256,8 @@ func (c *Cluster) StopNode(t testing.TB, i int) {
 func (c *Cluster) StartNode(t testing.TB, i int) {
 	t.Helper()
 	n := c.Nodes[i]
-	n.Cmd = start(t, fmt.Sprintf("stord%d", i+1), filepath.Join(c.Bin, "stord"),
-		"--httplisten", n.IP+":7500", "--mgmtlisten", n.IP+":7501", "--docroot", n.Docroot)
+	n.Cmd = start(t, fmt.Sprintf("stord%d", i+1), filepath.Join(c.Bin, "stord"), append([]string{
+		"--httplisten", n.IP + ":7500", "--mgmtlisten", n.IP + ":7501", "--docroot", n.Docroot}, c.Opts.NodeArgs...)...)
 	testenv.WaitListening(t, n.HTTP, 15*time.Second)
 }
 

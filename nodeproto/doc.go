@@ -10,7 +10,9 @@
 //     it as the original tracker does (§4);
 //   - the side channel on port 7501: ParseRequest, the digest and size
 //     replies, the watch stream (§5);
-//   - Client: HEAD, DELETE, MKCOL and digests against nodes.
+//   - Client: HEAD, DELETE, MKCOL and digests against nodes;
+//   - signed storage URLs (a mogfs extension): Sign and Verify the sig=
+//     query parameter, Signer for a tracker's URLs and its HTTP clients.
 //
 // It imports nothing of mogfs: it is on the ground floor beside protocol.
 package nodeproto

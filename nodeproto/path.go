@@ -39,8 +39,10 @@ func FIDPath(devid int, fid int64) string {
 }
 
 // FIDOf returns the fid a replica's URL or path names by its file name
-// (".../0000000042.fid"); ok is false for a layout it does not know.
+// (".../0000000042.fid", with or without a query such as a signature); ok
+// is false for a layout it does not know.
 func FIDOf(url string) (fid int64, ok bool) {
+	url, _, _ = strings.Cut(url, "?")
 	name, ok := strings.CutSuffix(url[strings.LastIndexByte(url, '/')+1:], ".fid")
 	if !ok {
 		return 0, false
@@ -61,6 +63,20 @@ type Path struct {
 	// empty, "." or ".." elements, so it is always local to the device.
 	Rel string
 	Dir bool // the request path ended in "/" (MKCOL /dev1/0/)
+}
+
+// String returns the path in its one spelling, /DevDir[/Rel][/]: the
+// path a signature binds (so "//dev1/x" and "/dev1/x", which name the same
+// file, share their signatures).
+func (p Path) String() string {
+	s := "/" + p.DevDir
+	if p.Rel != "" {
+		s += "/" + p.Rel
+	}
+	if p.Dir {
+		s += "/"
+	}
+	return s
 }
 
 // ParsePath validates a decoded URL path and splits it into device and

@@ -54,6 +54,9 @@ func TestParsePath(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Fatalf("ParsePath(%q) = %+v, %v, want %+v", tc.in, got, err, tc.want)
 			}
+			if again, err := ParsePath(got.String()); err != nil || again != got {
+				t.Fatalf("ParsePath(%q.String() = %q) = %+v, %v, want %+v", tc.in, got.String(), again, err, got)
+			}
 		})
 	}
 }
@@ -105,6 +108,9 @@ func TestFIDPath(t *testing.T) {
 		}
 		if fid, ok := FIDOf("http://127.0.0.1:7500" + tc.want); !ok || fid != tc.fid {
 			t.Errorf("FIDOf(FIDPath(%d, %d)) = %d, %v", tc.dev, tc.fid, fid, ok)
+		}
+		if fid, ok := FIDOf("http://127.0.0.1:7500" + tc.want + "?sig=r.1.a/b"); !ok || fid != tc.fid {
+			t.Errorf("FIDOf(signed FIDPath(%d, %d)) = %d, %v", tc.dev, tc.fid, fid, ok)
 		}
 		p, err := ParsePath(tc.want)
 		if err != nil || p.Dev != tc.dev {

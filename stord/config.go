@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mogfs/internal/config"
+	"mogfs/nodeproto"
 )
 
 // Settings is stord's settings table: the mogstored.conf keys (which are
@@ -23,6 +24,9 @@ var Settings = []config.Setting{
 	{Name: "iostat", Default: "1", Help: "serve device utilisation to \"watch\" on the side channel (0 answers \"ERR iostat unavailable\")"},
 	{Name: "daemonize", Default: "0", Help: "accepted for mogstored.conf compatibility; stord always runs in the foreground"},
 	{Name: "metrics_listen", Default: "", Help: "mogfs extension: ip:port serving Prometheus metrics at /metrics (empty: off; :port alone is 127.0.0.1:port)"},
+	{Name: "storage_secret", Default: "", Help: "mogfs extension: secret shared with the trackers (at least 16 bytes); when set, PUT, DELETE, MKCOL and MOVE need a URL signed by a tracker, else 403. Empty: off. Prefer storage_secret_file"},
+	{Name: "storage_secret_file", Default: "", Help: "mogfs extension: file holding storage_secret (surrounding white space ignored), so the secret is not on the command line"},
+	{Name: "sign_reads", Default: "0", Help: "mogfs extension: with storage_secret, GET and HEAD need a signed URL too (except GET / and /devN/usage)"},
 	{Name: "log_format", Default: "text", Help: "log format on stderr: text or json"},
 	{Name: "log_level", Default: "info", Help: "minimum log level: debug, info, warn or error"},
 }
@@ -40,6 +44,12 @@ type Config struct {
 	// MetricsListen is the address of the Prometheus endpoint (mogfs
 	// extension, metrics_listen); "" turns it off.
 	MetricsListen string
+	// StorageSecret, when not empty, is the secret shared with the
+	// trackers: requests that change files need a URL the trackers signed
+	// with it (nodeproto's signed URLs). SignReads requires signed reads
+	// as well.
+	StorageSecret []byte
+	SignReads     bool
 
 	// UsageInterval is how often devN/usage files are rewritten (default
 	// 10s, as mogstored's DiskUsage child).
@@ -90,9 +100,19 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 		NoIOStat:   !s.Bool("iostat"),
 
 		MetricsListen: s.String("metrics_listen"),
+		SignReads:     s.Bool("sign_reads"),
 	}
 	if cfg.DocRoot == "" {
 		return Config{}, fmt.Errorf("stord: docroot is empty")
+	}
+	if cfg.StorageSecret, err = s.Secret("storage_secret", "storage_secret_file"); err != nil {
+		return Config{}, fmt.Errorf("stord: %w", err)
+	}
+	if err := nodeproto.CheckSecret(cfg.StorageSecret); err != nil {
+		return Config{}, fmt.Errorf("stord: storage_secret: %w", err)
+	}
+	if cfg.SignReads && len(cfg.StorageSecret) == 0 {
+		return Config{}, fmt.Errorf("stord: sign_reads needs storage_secret")
 	}
 	return cfg, nil
 }

@@ -25,6 +25,12 @@
 // durations, plus the Go runtime and process collectors (see package
 // metrics). It is off by default.
 //
+// With storage_secret set (a mogfs extension, sign.go) the data port
+// refuses, with 403, writes whose URL does not carry a tracker's signature
+// (nodeproto's signed URLs), and with sign_reads reads as well. The side
+// channel is not guarded: it serves no file contents and belongs on the
+// trackers' network.
+//
 // The node knows nothing of fids or the database: the tracker chooses paths
 // (/devN/B/MMM/TTT/FFFFFFFFFF.fid) and the node stores bytes there.
 package stord

@@ -106,6 +106,14 @@ func statusFor(err error) (int, string) {
 		return http.StatusPreconditionFailed, "Precondition Failed"
 	case errors.Is(err, ErrMethod):
 		return http.StatusBadRequest, "Method not supported"
+	case errors.Is(err, nodeproto.ErrUnsigned):
+		return http.StatusForbidden, "Forbidden: URL not signed by a tracker"
+	case errors.Is(err, nodeproto.ErrSigExpired):
+		return http.StatusForbidden, "Forbidden: URL signature expired"
+	case errors.Is(err, nodeproto.ErrSigReadOnly):
+		return http.StatusForbidden, "Forbidden: URL signed for reading only"
+	case errors.Is(err, nodeproto.ErrSigInvalid):
+		return http.StatusForbidden, "Forbidden: invalid URL signature"
 	}
 	return http.StatusInternalServerError, "Internal Server Error"
 }

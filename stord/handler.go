@@ -32,6 +32,10 @@ type Handler struct {
 	inflight sync.WaitGroup
 	// metrics is nil unless SetMetrics was called; its methods accept nil.
 	metrics *metrics.Stord
+	// secret and signReads are set by RequireSignatures before serving
+	// and only read afterwards (sign.go).
+	secret    []byte
+	signReads bool
 }
 
 // NewHandler returns the data-port handler serving docRoot. A nil logger
@@ -82,6 +86,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	// Signatures are checked before anything is looked at on disk.
+	if err := h.authorize(r); err != nil {
+		h.fail(rw, r, err)
+		return
+	}
 	var err error
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:

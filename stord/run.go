@@ -102,6 +102,10 @@ func Run(ctx context.Context, cfg Config) error {
 		attrs = append(attrs, "http", httpL.Addr().String())
 		h := NewHandler(cfg.DocRoot, log)
 		h.SetMetrics(stordMetrics)
+		h.RequireSignatures(cfg.StorageSecret, cfg.SignReads)
+		if len(cfg.StorageSecret) > 0 {
+			attrs = append(attrs, "signed_urls", true, "sign_reads", cfg.SignReads)
+		}
 		srv := &http.Server{
 			Handler: h,
 			// No ReadTimeout: uploads of many GiB are legitimate. Header

@@ -141,8 +141,10 @@ func (fc *fileCmds) cmdCreateClose(r *request) (reply, error) {
 		}
 	}
 	snap := fc.mon.Snapshot()
+	// The path comes back as create_open signed it; the signature is not
+	// the tracker's to check (the node did, at the PUT).
 	want, ok := devURL(snap, devid, fid, false, r.conn.ip, r.get("zone") == "alt")
-	if !ok || want != path {
+	if !ok || want != nodeproto.Unsigned(path) {
 		return nil, protocol.Err("bogus_args")
 	}
 	tf, err := fc.store.TempFile(r.ctx, fid)

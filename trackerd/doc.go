@@ -26,6 +26,10 @@
 // status page at / and /status, and /status.json; jobs report failures
 // into a status.ErrorLog shown there (observe.go).
 //
+// Signed storage URLs. With storage_secret set, the storage URLs in
+// replies are signed in one place after the command (sign.go), and the
+// tracker's own node requests by the HTTP clients that send them.
+//
 // Errors. Handlers return *protocol.Error for wire errors; any other error
 // becomes "ERR failure Operation+failed" (logged), and a panic in a handler is
 // recovered per request with the same reply, as the Perl tracker turns an

@@ -147,6 +147,13 @@ type node struct {
 
 func startNode(tb testing.TB, devids ...int) *node {
 	tb.Helper()
+	return startNodeWith(tb, func(*stord.Handler) {}, devids...)
+}
+
+// startNodeWith is startNode with a hook to set up the handler before it
+// serves.
+func startNodeWith(tb testing.TB, edit func(*stord.Handler), devids ...int) *node {
+	tb.Helper()
 	root := tb.TempDir()
 	for _, id := range devids {
 		dir := filepath.Join(root, fmt.Sprintf("dev%d", id))
@@ -163,7 +170,9 @@ func startNode(tb testing.TB, devids ...int) *node {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(stord.NewHandler(root, nil))
+	h := stord.NewHandler(root, nil)
+	edit(h)
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener.Close()
 	srv.Listener = l
 	srv.Start()

@@ -40,6 +40,7 @@ type Tracker struct {
 	obs   *observer
 	paths *pathCache
 	nodes *nodeproto.Client // HEAD, MKCOL and digests against storage nodes
+	sign  *nodeproto.Signer // signs storage URLs; nil when signing is off
 	start time.Time
 
 	commands map[string]handler // the dispatch table (handlers.go)
@@ -71,12 +72,14 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trackerd: open store: %w", err)
 	}
+	sign := nodeproto.NewSigner(cfg.StorageSecret, cfg.StorageURLTTL)
 	t := &Tracker{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		store:    store,
 		paths:    paths,
-		nodes:    &nodeproto.Client{HTTP: cfg.HTTPClient},
+		nodes:    &nodeproto.Client{HTTP: sign.Client(cfg.HTTPClient)},
+		sign:     sign,
 		start:    time.Now(),
 		conns:    map[net.Conn]struct{}{},
 		shutdown: make(chan struct{}),
@@ -107,6 +110,7 @@ func Start(ctx context.Context, cfg Config) (*Tracker, error) {
 	}
 	t.startBackground(life)
 	t.commands = t.newCommands()
+	signReplies(t.commands, t.sign)
 	t.stats = newStats(t.commands)
 	t.serveMetrics(life)
 	t.bg.Add(1)

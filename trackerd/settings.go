@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mogfs/internal/config"
+	"mogfs/nodeproto"
 )
 
 // Settings is trackerd's settings table: every mogilefsd.conf key (as a
@@ -50,6 +51,9 @@ var Settings = []config.Setting{
 	{Name: "get_paths_cache_ttl", Default: "2", Help: "mogfs: seconds get_paths may reuse a key's fid and devices (0: off); like the original's memcache_ttl, other trackers' changes show up after at most this long"},
 	{Name: "mogfs_extensions", Default: "1", Help: "mogfs: serve the extension commands (mogfs_*, stats) and create_close's attr_* args; 0 answers like a stock MogileFS 2.73 tracker (unknown_command, attr_* ignored), to test clients' fallbacks"},
 	{Name: "admin_allow", Default: "", Help: "mogfs: client networks (CIDRs, comma-separated) allowed to send the commands that change files, the namespace's attributes or the cluster (create_open, delete, create_host, set_server_setting, fsck_start, !shutdown, ...); others get ERR unauthorized and may still read. Empty: every client, as the original trusts its network"},
+	{Name: "storage_secret", Default: "", Help: "mogfs: secret shared with the storage nodes (at least 16 bytes); when set, the URLs create_open, get_paths, edit_file and file_debug return, and every request the tracker makes of a node, carry an expiring signature (a sig= query parameter) that stord checks. Empty: off. Prefer storage_secret_file"},
+	{Name: "storage_secret_file", Default: "", Help: "mogfs: file holding storage_secret (surrounding white space ignored), so the secret is not on the command line"},
+	{Name: "storage_url_ttl", Default: "3600", Help: "mogfs: seconds a signed storage URL stays valid; a request must reach the node within it (an upload may then take longer)"},
 	{Name: "sqlite_synchronous", Default: "FULL", Help: "mogfs: SQLite synchronous pragma, FULL (an OK'd write survives power loss) or NORMAL (faster; the last commits may roll back on power loss)"},
 }
 
@@ -94,6 +98,12 @@ type Config struct {
 	// "ERR unauthorized" for them and may still read. Empty allows all,
 	// as MogileFS, which trusts its network.
 	AdminAllow []netip.Prefix
+	// StorageSecret, when not empty, turns on signed storage URLs: the
+	// URLs handed to clients and the tracker's own requests to nodes are
+	// signed with it (nodeproto.Signer), each lasting StorageURLTTL
+	// (default 1 h).
+	StorageSecret []byte
+	StorageURLTTL time.Duration
 	// CacheRefresh is how often domains, classes and server settings are
 	// reloaded from the database (changes by other trackers); default 2 s.
 	CacheRefresh time.Duration
@@ -116,7 +126,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("listen", c.Listen), slog.String("db_dsn", c.DSN), slog.String("db_user", c.DBUser),
 		slog.String("db_pass", pass), slog.Int64("min_free_space", c.MinFreeMB),
 		slog.Bool("job_master", c.JobMaster), slog.Duration("monitor_interval", c.MonitorInterval),
-		slog.Bool("mogfs_extensions", !c.NoExtensions), slog.Any("admin_allow", c.AdminAllow))
+		slog.Bool("mogfs_extensions", !c.NoExtensions), slog.Any("admin_allow", c.AdminAllow),
+		slog.Bool("signed_urls", len(c.StorageSecret) > 0))
 }
 
 func (c Config) withDefaults() Config {
@@ -160,6 +171,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheRefresh == 0 {
 		c.CacheRefresh = 2 * time.Second
+	}
+	if c.StorageURLTTL <= 0 {
+		c.StorageURLTTL = time.Hour
 	}
 	if c.Hostname == "" {
 		c.Hostname, _ = os.Hostname()
@@ -246,6 +260,17 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 	c.SQLiteSynchronous = strings.ToUpper(strings.TrimSpace(s.String("sqlite_synchronous")))
 	if c.SQLiteSynchronous != "FULL" && c.SQLiteSynchronous != "NORMAL" {
 		errs = append(errs, fmt.Errorf("sqlite_synchronous %q: want FULL or NORMAL", c.SQLiteSynchronous))
+	}
+	secret, err := s.Secret("storage_secret", "storage_secret_file")
+	if err == nil {
+		err = nodeproto.CheckSecret(secret)
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("storage_secret: %w", err))
+	}
+	c.StorageSecret = secret
+	if c.StorageURLTTL = getd("storage_url_ttl"); c.StorageURLTTL <= 0 {
+		errs = append(errs, fmt.Errorf("storage_url_ttl %q: want a positive number of seconds", s.String("storage_url_ttl")))
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("%w: %v", ErrBadConfig, errs[0])

@@ -19,6 +19,7 @@ func (t *Tracker) startBackground(ctx context.Context) {
 		StreamPort:     cfg.StreamPort,
 		ConnTimeout:    cfg.ConnTimeout,
 		MinFreeMB:      cfg.MinFreeMB,
+		Signer:         t.sign,
 	})
 	t.jobs = jobs.New(jobs.Config{
 		Store:              t.store,
@@ -34,6 +35,7 @@ func (t *Tracker) startBackground(ctx context.Context) {
 		Lease:              cfg.QueueLease,
 		OnError:            t.jobError,
 		OnOutcome:          t.jobOutcome,
+		Signer:             t.sign,
 	})
 	// Hosts and devices are known (unobserved) before the first probe.
 	if err := t.mon.Refresh(ctx); err != nil {

@@ -172,6 +172,30 @@ func (s *Set) Bool(name string) bool {
 	return false
 }
 
+// Secret returns a secret given either inline, in setting name, or as the
+// path of a file holding it, in setting fileName (so that it need not sit
+// on a command line, where other users can read it). Surrounding white
+// space, the file's final newline included, is not part of the secret.
+// Both set is an error; neither is an empty secret.
+func (s *Set) Secret(name, fileName string) ([]byte, error) {
+	v, file := strings.TrimSpace(s.String(name)), strings.TrimSpace(s.String(fileName))
+	switch {
+	case file == "":
+		return []byte(v), nil
+	case v != "":
+		return nil, fmt.Errorf("config: %s and %s are both set; keep one", name, fileName)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", fileName, err)
+	}
+	b = []byte(strings.TrimSpace(string(b)))
+	if len(b) == 0 {
+		return nil, fmt.Errorf("config: %s: %s is empty", fileName, file)
+	}
+	return b, nil
+}
+
 // ParseFile parses the mogilefsd.conf / mogstored.conf format: one
 // "key = value" per line, '#' starts a comment, blank lines are ignored. A
 // line without '=' is an error naming its line number.

@@ -62,3 +62,36 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+func TestSecret(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	os.WriteFile(file, []byte("  from-a-file-0123456789\n"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	table := []Setting{{"secret", "", ""}, {"secret_file", "", ""}}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+		ok   bool
+	}{
+		{"neither", nil, "", true},
+		{"inline", []string{"--secret=inline"}, "inline", true},
+		{"file", []string{"--secret_file=" + file}, "from-a-file-0123456789", true},
+		{"both", []string{"--secret=x", "--secret_file=" + file}, "", false},
+		{"missing file", []string{"--secret_file=" + filepath.Join(dir, "nosuch")}, "", false},
+		{"empty file", []string{"--secret_file=" + empty}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New("x", table)
+			if _, err := s.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Secret("secret", "secret_file")
+			if (err == nil) != tc.ok || string(got) != tc.want {
+				t.Fatalf("Secret(%v) = %q, %v, want %q, ok %v", tc.args, got, err, tc.want, tc.ok)
+			}
+		})
+	}
+}

@@ -45,6 +45,9 @@ type Config struct {
 
 	// HTTPClient talks to storage nodes; default dials with NodeTimeout.
 	HTTPClient *http.Client
+	// Signer signs every request to a node (copies, deletes, HEADs, digest
+	// GETs) for nodes that require signed URLs; nil signs nothing.
+	Signer *nodeproto.Signer
 	// NodeTimeout bounds HEAD, DELETE and MKCOL requests (node_timeout, 2 s).
 	NodeTimeout time.Duration
 	// StreamPort is the storage nodes' side channel (7501), used for
@@ -181,7 +184,7 @@ func New(cfg Config) *Jobs {
 	cfg = cfg.withDefaults()
 	j := &Jobs{cfg: cfg, log: cfg.Logger.With("component", "jobs")}
 	j.stats.hook = cfg.OnOutcome
-	j.nodes = &nodeproto.Client{HTTP: cfg.HTTPClient, Timeout: cfg.NodeTimeout, StreamPort: cfg.StreamPort}
+	j.nodes = &nodeproto.Client{HTTP: cfg.Signer.Client(cfg.HTTPClient), Timeout: cfg.NodeTimeout, StreamPort: cfg.StreamPort}
 	j.Fsck = &Fsck{store: cfg.Store, hostname: cfg.Hostname}
 	j.Rebalance = &Rebalance{j: j}
 	j.pools = map[string]*pool{}

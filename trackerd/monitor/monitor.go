@@ -39,6 +39,9 @@ type Config struct {
 	ConnTimeout    time.Duration // every probe's timeout (conn_timeout); default 2 s
 	MinFreeMB      int64         // min_free_space; default 100
 	HTTPClient     *http.Client  // default: a client dialling with ConnTimeout
+	// Signer signs every probe (usage, write test) for nodes that require
+	// signed URLs; nil signs nothing.
+	Signer *nodeproto.Signer
 }
 
 // Monitor probes storage nodes and publishes Snapshots. Build it with New,
@@ -98,6 +101,7 @@ func New(cfg Config) *Monitor {
 			DisableCompression:  true,
 		}}
 	}
+	cfg.HTTPClient = cfg.Signer.Client(cfg.HTTPClient)
 	m := &Monitor{
 		cfg:           cfg,
 		log:           cfg.Logger.With("component", "monitor"),
