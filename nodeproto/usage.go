@@ -71,6 +71,9 @@ func ParseUsage(b []byte) (Usage, error) {
 	if u.Total, err = usageInt(fields, "total"); err != nil {
 		return Usage{}, err
 	}
+	if u.Total == 0 {
+		return Usage{}, fmt.Errorf("%w: total=0", ErrBadUsage)
+	}
 	u.Available, _ = usageInt(fields, "available")
 	u.Time, _ = usageInt(fields, "time")
 	u.Device, u.Disk = fields["device"], fields["disk"]
@@ -83,7 +86,7 @@ func usageInt(f map[string]string, key string) (int64, error) {
 		return 0, fmt.Errorf("%w: no %s", ErrBadUsage, key)
 	}
 	n, err := strconv.ParseInt(string(bytes.TrimSpace([]byte(s))), 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil || n < 0 { // used is 0 on an empty file system
 		return 0, fmt.Errorf("%w: %s=%q", ErrBadUsage, key, s)
 	}
 	return n, nil

@@ -18,7 +18,8 @@ func TestParseUsage(t *testing.T) {
 		{"spaces around colon", "used  :  10\ntotal:20", false, 10, 20},
 		{"junk lines ignored", "hello\n\nused: 1\n: x\ntotal: 3\n", false, 1, 3},
 		{"missing total", "used: 1\n", true, 0, 0},
-		{"zero used", "used: 0\ntotal: 10\n", true, 0, 0},
+		{"zero used (an empty file system)", "used: 0\ntotal: 10\n", false, 0, 10},
+		{"zero total", "used: 0\ntotal: 0\n", true, 0, 0},
 		{"non-numeric", "used: lots\ntotal: 10\n", true, 0, 0},
 		{"empty", "", true, 0, 0},
 	}

@@ -206,6 +206,14 @@ func Run(ctx context.Context, cfg Config) error { return New(cfg).Run(ctx) }
 
 // Run starts every worker and blocks until ctx is done and they have stopped.
 func (j *Jobs) Run(ctx context.Context) error {
+	// Until the monitor's first round every device is unobserved: a job
+	// would find no destination and back off for minutes (a restarted
+	// tracker's rows), so wait for it.
+	if j.cfg.Monitor.Snapshot().Round == 0 {
+		if err := j.cfg.Monitor.WaitRound(ctx); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	start := func(f func(context.Context)) {
 		wg.Add(1)
