@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"mogfs/protocol"
 	"mogfs/trackerd/jobs"
 	"mogfs/trackerd/meta"
+	"mogfs/trackerd/zones"
 )
 
 var hostStates = map[string]bool{"alive": true, "dead": true, "down": true, "readonly": true}
@@ -608,11 +608,10 @@ func settingValue(key, v string) (norm string, ok bool, err *protocol.Error) {
 			return "", true, protocol.Errf("invalid_format", "Expected a number, got %q", v)
 		}
 		return v, true, nil
-	case strings.HasPrefix(key, "zone_"):
-		for _, m := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' }) {
-			if _, err := netip.ParsePrefix(m); err != nil {
-				return "", true, protocol.Errf("invalid_format", "Invalid netmask %q", m)
-			}
+	case strings.HasPrefix(key, zones.NetsPrefix):
+		// CIDRs or addresses (the plugin's Net::Netmask takes both).
+		if _, err := zones.ParseNets(v); err != nil {
+			return "", true, protocol.Errf("invalid_format", "Invalid netmask list %q: %v", v, err)
 		}
 		return v, true, nil
 	case key == "fsck_checksum":
@@ -653,6 +652,12 @@ func (ac *adminCmds) cmdSetServerSetting(r *request) (reply, error) {
 	}
 	if err := ac.ns.reload(r.ctx); err != nil {
 		return nil, dbErr("reload", err)
+	}
+	if key == zones.ZonesKey || strings.HasPrefix(key, zones.NetsPrefix) {
+		// The zones live in the monitor's snapshot: show them at once.
+		if err := ac.mon.Refresh(r.ctx); err != nil {
+			return nil, dbErr("refresh", err)
+		}
 	}
 	return reply{}, nil
 }

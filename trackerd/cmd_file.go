@@ -63,7 +63,7 @@ func (fc *fileCmds) cmdCreateOpen(r *request) (reply, error) {
 	if multi {
 		n = 3
 	}
-	devs := pickDevices(snap, size, n)
+	devs := pickDevices(snap, size, n, clientZone(snap, r.conn.ip))
 	if len(devs) == 0 {
 		return nil, protocol.Err("no_devices")
 	}

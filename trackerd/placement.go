@@ -59,6 +59,12 @@ func devURL(s *monitor.Snapshot, devid int, fid int64, get bool, clientIP string
 	return "http://" + net.JoinHostPort(hostIP(h, clientIP, zoneAlt), strconv.Itoa(port)) + nodeproto.FIDPath(devid, fid), true
 }
 
+// clientZone is the network zone of the client's address, "" for none.
+func clientZone(s *monitor.Snapshot, clientIP string) string {
+	z, _ := s.Zones.LookupString(clientIP)
+	return z
+}
+
 // weighted is an item with a weight for weightedShuffle.
 type weighted struct {
 	devid  int
@@ -96,11 +102,13 @@ func weightedShuffle(items []weighted) []int {
 // pickDevices chooses up to n devices for a new file (behaviours.md §4):
 // devices with room for size (when known), that should get new files,
 // the 20 with most free space, in a random order weighted by free space,
-// on distinct hosts first. Unlike the original (whose distinct-host check
-// compares devids with hostids, see tracker-protocol.md §3.1) we enforce
-// distinct hosts, and only then fill up with further devices of hosts
-// already chosen so that a client still has a fall-back.
-func pickDevices(s *monitor.Snapshot, size int64, n int) []int {
+// those in the client's network zone first (the ZoneLocal plugin; zone ""
+// for none), on distinct hosts first. Unlike the original (whose
+// distinct-host check compares devids with hostids, see
+// tracker-protocol.md §3.1) we enforce distinct hosts, and only then fill
+// up with further devices of hosts already chosen so that a client still
+// has a fall-back.
+func pickDevices(s *monitor.Snapshot, size int64, n int, zone string) []int {
 	all := make([]int, 0, len(s.Devices))
 	for id := range s.Devices {
 		all = append(all, id)
@@ -142,7 +150,7 @@ func pickDevices(s *monitor.Snapshot, size int64, n int) []int {
 	for i, id := range ok {
 		items[i] = weighted{id, 100 * s.PercentFree(id)}
 	}
-	order := weightedShuffle(items)
+	order := s.ZoneFirst(weightedShuffle(items), zone)
 	var picked []int
 	hosts := map[int]bool{}
 	for _, id := range order {

@@ -13,6 +13,7 @@ import (
 
 	"mogfs/internal/config"
 	"mogfs/nodeproto"
+	"mogfs/trackerd/zones"
 )
 
 // Settings is trackerd's settings table: every mogilefsd.conf key (as a
@@ -41,7 +42,7 @@ var Settings = []config.Setting{
 	{Name: "user", Default: "", Help: "accepted for compatibility; start as the intended user instead"},
 	{Name: "repl_use_get_port", Default: "0", Help: "replication reads use the hosts' http_get_port"},
 	{Name: "rebalance_ignore_missing", Default: "0", Help: "rebalance treats a 404 on the source as deleted"},
-	{Name: "local_network", Default: "", Help: "accepted for compatibility (ZoneLocal plugin)"},
+	{Name: "local_network", Default: "", Help: "this tracker's address or network (e.g. 10.5.0.0/16); when it lies in a network zone (network_zones server setting), replication tries devices in that zone first, as with the ZoneLocal plugin"},
 	{Name: "no_schema_check", Default: "0", Help: "accepted for compatibility; the schema is created or upgraded at start"},
 	{Name: "monitor_interval", Default: "2.5", Help: "mogfs: seconds between monitor rounds"},
 	{Name: "write_test_interval", Default: "15", Help: "mogfs: seconds between a device's write tests"},
@@ -84,6 +85,9 @@ type Config struct {
 	// GetPathsCacheTTL is how long get_paths reuses a key's lookup; 0
 	// takes the default 2 s, negative turns the cache off.
 	GetPathsCacheTTL time.Duration
+	// LocalNetwork is local_network: replication tries devices in its
+	// network zone first. The zero Prefix means none.
+	LocalNetwork netip.Prefix
 	// SQLiteSynchronous is the SQLite synchronous pragma ("FULL" default,
 	// or "NORMAL"); ignored on MySQL.
 	SQLiteSynchronous string
@@ -252,6 +256,14 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 			continue
 		}
 		c.AdminAllow = append(c.AdminAllow, pfx.Masked())
+	}
+	if ln := strings.TrimSpace(s.String("local_network")); ln != "" {
+		pfxs, err := zones.ParseNets(ln)
+		if err != nil || len(pfxs) != 1 {
+			errs = append(errs, fmt.Errorf("local_network %q: want one address or CIDR such as 10.5.0.0/16", ln))
+		} else {
+			c.LocalNetwork = pfxs[0]
+		}
 	}
 	c.QueueLease = getd("queue_lease")
 	if c.GetPathsCacheTTL = getd("get_paths_cache_ttl"); c.GetPathsCacheTTL == 0 {

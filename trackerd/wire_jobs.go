@@ -32,6 +32,7 @@ func (t *Tracker) startBackground(ctx context.Context) {
 		DefaultMinDevCount: cfg.DefaultMinDevCount,
 		NodeTimeout:        cfg.NodeTimeout,
 		StreamPort:         cfg.StreamPort,
+		LocalNetwork:       cfg.LocalNetwork,
 		Lease:              cfg.QueueLease,
 		OnError:            t.jobError,
 		OnOutcome:          t.jobOutcome,

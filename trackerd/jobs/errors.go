@@ -5,8 +5,9 @@ import "errors"
 // Sentinel errors of the background jobs.
 var (
 	// ErrUnknownPolicy is returned by ParsePolicy for a replication policy
-	// this tracker cannot run (anything but MultipleHosts and
-	// MultipleDevices). create_class should refuse it; a class already
+	// this tracker cannot run (anything but MultipleHosts, MultipleDevices,
+	// MultipleNetworks and HostsPerNetwork, with their arguments well
+	// formed). create_class should refuse it; a class already
 	// holding one is logged and its files retried with backoff.
 	ErrUnknownPolicy = errors.New("jobs: unknown replication policy")
 

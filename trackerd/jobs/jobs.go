@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,11 @@ type Config struct {
 	// StreamPort is the storage nodes' side channel (7501), used for
 	// digests; -1 always hashes over HTTP GET.
 	StreamPort int
+	// LocalNetwork is local_network, the tracker's own network: when it
+	// lies in a network zone, the replicator tries destinations in that
+	// zone first (the ZoneLocal plugin's replicate_order_final_choices).
+	// The policies still decide which devices are destinations at all.
+	LocalNetwork netip.Prefix
 	// TempfileTooOld is the age after which a tempfile row is abandoned
 	// (1 h, T_TEMPFILE_TOO_OLD).
 	TempfileTooOld time.Duration

@@ -15,46 +15,87 @@ import (
 // PolicyKind names a replication policy.
 type PolicyKind int
 
-// The supported policies (behaviours.md §6.1, §6.2).
+// The supported policies (behaviours.md §6.1–6.4). MultipleNetworks and
+// HostsPerNetwork are the MogileFS-Network plugin's (policy_net.go).
 const (
 	MultipleHosts PolicyKind = iota + 1
 	MultipleDevices
+	MultipleNetworks
+	HostsPerNetwork
 )
 
+var policyNames = map[PolicyKind]string{
+	MultipleHosts:    "MultipleHosts",
+	MultipleDevices:  "MultipleDevices",
+	MultipleNetworks: "MultipleNetworks",
+	HostsPerNetwork:  "HostsPerNetwork",
+}
+
 // Policy is a parsed class.replpolicy. N is the explicit copy count, 0 meaning
-// "the class's mindevcount".
+// "the class's mindevcount"; HostsPerNetwork has PerZone instead.
 type Policy struct {
-	Kind PolicyKind
+	Kind    PolicyKind
+	N       int
+	PerZone []ZoneCount // HostsPerNetwork: the hosts wanted in each zone, as written
+}
+
+// ZoneCount is one zone=count argument of HostsPerNetwork.
+type ZoneCount struct {
+	Zone string
 	N    int
 }
 
-var policyRE = regexp.MustCompile(`^\s*(?:MogileFS::ReplicationPolicy::)?(\w+)\((\s*\d*\s*)\)\s*$`)
+var (
+	policyRE  = regexp.MustCompile(`^\s*(?:MogileFS::ReplicationPolicy::)?(\w+)\(([^()]*)\)\s*$`)
+	zoneArgRE = regexp.MustCompile(`^\s*([^\s=,()]+)\s*=\s*(\d+)\s*$`)
+)
 
 // ParsePolicy parses a replpolicy string: "" means MultipleHosts(); accepted
-// are MultipleHosts(), MultipleHosts(N), MultipleDevices(), MultipleDevices(N)
-// (with or without the MogileFS::ReplicationPolicy:: prefix). Anything else
-// is ErrUnknownPolicy.
+// are MultipleHosts(), MultipleDevices() and MultipleNetworks(), each also
+// with a count (N), and HostsPerNetwork(zone=N,...) with at least one zone
+// and one count above 0 (all with or without the
+// MogileFS::ReplicationPolicy:: prefix). Anything else is ErrUnknownPolicy.
 func ParsePolicy(s string) (Policy, error) {
 	if strings.TrimSpace(s) == "" {
 		return Policy{Kind: MultipleHosts}, nil
 	}
+	bad := fmt.Errorf("%w: %q", ErrUnknownPolicy, s)
 	m := policyRE.FindStringSubmatch(s)
 	if m == nil {
-		return Policy{}, fmt.Errorf("%w: %q", ErrUnknownPolicy, s)
+		return Policy{}, bad
 	}
 	var p Policy
-	switch m[1] {
-	case "MultipleHosts":
-		p.Kind = MultipleHosts
-	case "MultipleDevices":
-		p.Kind = MultipleDevices
-	default:
-		return Policy{}, fmt.Errorf("%w: %q", ErrUnknownPolicy, s)
+	for k, name := range policyNames {
+		if name == m[1] {
+			p.Kind = k
+		}
+	}
+	switch p.Kind {
+	case 0:
+		return Policy{}, bad
+	case HostsPerNetwork:
+		total := 0
+		for arg := range strings.SplitSeq(m[2], ",") {
+			zm := zoneArgRE.FindStringSubmatch(arg)
+			if zm == nil {
+				return Policy{}, bad
+			}
+			n, err := strconv.Atoi(zm[2])
+			if err != nil || n > 255 || slices.ContainsFunc(p.PerZone, func(z ZoneCount) bool { return z.Zone == zm[1] }) {
+				return Policy{}, bad
+			}
+			p.PerZone = append(p.PerZone, ZoneCount{zm[1], n})
+			total += n
+		}
+		if total == 0 {
+			return Policy{}, bad
+		}
+		return p, nil
 	}
 	if a := strings.TrimSpace(m[2]); a != "" {
 		n, err := strconv.Atoi(a)
-		if err != nil || n > 255 {
-			return Policy{}, fmt.Errorf("%w: %q", ErrUnknownPolicy, s)
+		if err != nil || strings.Trim(a, "0123456789") != "" || n > 255 {
+			return Policy{}, bad
 		}
 		p.N = n
 	}
@@ -63,11 +104,18 @@ func ParsePolicy(s string) (Policy, error) {
 
 // String formats the policy as the original writes it.
 func (p Policy) String() string {
-	name := "MultipleHosts"
-	if p.Kind == MultipleDevices {
-		name = "MultipleDevices"
+	name := policyNames[p.Kind]
+	if name == "" {
+		name = policyNames[MultipleHosts]
 	}
-	if p.N == 0 {
+	switch {
+	case p.Kind == HostsPerNetwork:
+		args := make([]string, len(p.PerZone))
+		for i, z := range p.PerZone {
+			args[i] = z.Zone + "=" + strconv.Itoa(z.N)
+		}
+		return name + "(" + strings.Join(args, ",") + ")"
+	case p.N == 0:
 		return name + "()"
 	}
 	return fmt.Sprintf("%s(%d)", name, p.N)
@@ -94,6 +142,14 @@ type placement struct {
 	drainCounts bool
 }
 
+// minCopies is the policy's copy count: N when given, else mindevcount.
+func (pl placement) minCopies(p Policy) int {
+	if p.N > 0 {
+		return p.N
+	}
+	return pl.min
+}
+
 // counts reports whether a copy on devid counts toward the policy.
 func (pl placement) counts(devid int) bool {
 	return pl.snap.ShouldHaveFiles(devid) && (pl.drainCounts || pl.snap.Devices[devid].Status != "drain")
@@ -102,10 +158,13 @@ func (pl placement) counts(devid int) bool {
 // evaluate applies the policy. ideal and desperate are ordered destination
 // lists (only for request).
 func (p Policy) evaluate(pl placement, rng *rand.Rand) (v verdict, ideal, desperate []int) {
-	min := pl.min
-	if p.N > 0 {
-		min = p.N
+	switch p.Kind {
+	case MultipleNetworks:
+		return p.evalNetworks(pl, rng)
+	case HostsPerNetwork:
+		return p.evalPerZone(pl, rng)
 	}
+	min := pl.minCopies(p)
 	onSet := map[int]bool{}
 	hostsOn := map[int]bool{}
 	for _, d := range pl.on {

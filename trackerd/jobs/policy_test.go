@@ -3,6 +3,7 @@ package jobs
 import (
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"mogfs/trackerd/meta"
@@ -20,7 +21,19 @@ func TestParsePolicy(t *testing.T) {
 		{"MultipleHosts(3)", Policy{Kind: MultipleHosts, N: 3}, false},
 		{" MultipleDevices( 2 ) ", Policy{Kind: MultipleDevices, N: 2}, false},
 		{"MogileFS::ReplicationPolicy::MultipleDevices()", Policy{Kind: MultipleDevices}, false},
-		{"HostsPerNetwork(near=2)", Policy{}, true},
+		{"MultipleNetworks()", Policy{Kind: MultipleNetworks}, false},
+		{"MogileFS::ReplicationPolicy::MultipleNetworks(3)", Policy{Kind: MultipleNetworks, N: 3}, false},
+		{"HostsPerNetwork(near=2)", Policy{Kind: HostsPerNetwork, PerZone: []ZoneCount{{"near", 2}}}, false},
+		{" HostsPerNetwork( near = 2 , far=1,dr-site.x=0 ) ", Policy{Kind: HostsPerNetwork, PerZone: []ZoneCount{{"near", 2}, {"far", 1}, {"dr-site.x", 0}}}, false},
+		{"HostsPerNetwork()", Policy{}, true},        // wants nothing
+		{"HostsPerNetwork(a=0)", Policy{}, true},     // wants nothing
+		{"HostsPerNetwork(a=1,a=2)", Policy{}, true}, // a zone twice
+		{"HostsPerNetwork(a=1,)", Policy{}, true},
+		{"HostsPerNetwork(a b=1)", Policy{}, true},
+		{"HostsPerNetwork(a=256)", Policy{}, true},
+		{"HostsPerNetwork(3)", Policy{}, true},
+		{"MultipleNetworks(a=1)", Policy{}, true},
+		{"MultipleHosts(+2)", Policy{}, true},
 		{"Union(MultipleHosts(),MultipleDevices())", Policy{}, true},
 		{"MultipleHosts", Policy{}, true},
 		{"MultipleHosts(x)", Policy{}, true},
@@ -34,14 +47,14 @@ func TestParsePolicy(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != tc.want {
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ParsePolicy(%q) = %+v, %v, want %+v", tc.in, got, err, tc.want)
 		}
 	}
 }
 
 func FuzzParsePolicy(f *testing.F) {
-	for _, s := range []string{"", "MultipleHosts()", "MultipleHosts(3)", "MultipleDevices(2)", "HostsPerNetwork(a=1)"} {
+	for _, s := range []string{"", "MultipleHosts()", "MultipleHosts(3)", "MultipleDevices(2)", "MultipleNetworks(2)", "HostsPerNetwork(a=1, b=2)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -51,7 +64,7 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		// Round trip: the canonical form parses to the same policy.
 		q, err := ParsePolicy(p.String())
-		if err != nil || q != p {
+		if err != nil || !reflect.DeepEqual(q, p) {
 			t.Fatalf("ParsePolicy(%q) = %+v; reparse of %q = %+v, %v", s, p, p.String(), q, err)
 		}
 	})

@@ -122,7 +122,9 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 			r.log.Debug("no destination for fid now", "fid", f.FID, "copies", len(pl.on), "policy", pol)
 			return false, nil
 		}
-		dst := append(ideal, desperate...)[0]
+		// ZoneLocal: among equals, a copy in the tracker's own zone first.
+		local := r.j.localZone(snap)
+		dst := append(snap.ZoneFirst(ideal, local), snap.ZoneFirst(desperate, local)...)[0]
 		src, ok := r.pickSource(snap, devids, badSrc, job.FromDevID)
 		if !ok {
 			r.log.Debug("no readable source for fid", "fid", f.FID)
@@ -159,6 +161,16 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 		devids = append(devids, dst)
 		pl.on = append(pl.on, dst)
 	}
+}
+
+// localZone is the network zone of local_network, "" when it is not set or
+// lies in no zone.
+func (j *Jobs) localZone(snap *monitor.Snapshot) string {
+	if !j.cfg.LocalNetwork.IsValid() {
+		return ""
+	}
+	z, _ := snap.Zones.Lookup(j.cfg.LocalNetwork.Addr())
+	return z
 }
 
 // pickSource returns a readable device holding the file, preferring the row's

@@ -9,7 +9,10 @@
 // every Config.WriteTestEvery it runs the write test (PUT then GET of a small
 // file, deciding "writeable" or "readable") followed by the Content-MD5 probe
 // (reject_bad_md5). A persistent side-channel connection per host (`watch`)
-// feeds the iostat utilization of each device.
+// feeds the iostat utilization of each device. The round also reads the
+// network zones (the network_zones and zone_<name> server settings, see
+// package zones), so that hosts and their zones come from one view; the
+// plugin reloads them every minute, the monitor every round.
 //
 // What the monitor learned is published as an immutable *Snapshot swapped in
 // atomically after each round, so readers (create_open, get_paths and the

@@ -16,6 +16,7 @@ import (
 
 	"mogfs/nodeproto"
 	"mogfs/trackerd/meta"
+	"mogfs/trackerd/zones"
 )
 
 // usageWriteEvery is how stale a device's mb_asof must be before the monitor
@@ -55,7 +56,6 @@ type Monitor struct {
 	mu       sync.Mutex // guards the fields below
 	hosts    map[int]meta.Host
 	devices  map[int]meta.Device
-	tables   uint64                  // counts table loads, so a round never publishes tables older than a Refresh's
 	obs      map[int]DevObs          // state and reject_bad_md5 (utilization comes from watchers)
 	usage    map[int]nodeproto.Usage // latest parsed usage per device
 	reach    map[int]bool            // host reachable in the last round
@@ -63,6 +63,13 @@ type Monitor struct {
 	done     uint64                  // rounds completed
 	roundEnd chan struct{}           // closed and replaced when a round completes
 	watchers map[string]*watcher
+	zones    *zones.Map // from the network_zones and zone_<name> settings
+	// zonesProblem is the last problem logged about the zone settings, so
+	// that a bad setting is logged once and not every round.
+	zonesProblem string
+	// loads numbers the loads of the tables (hosts, devices, zones);
+	// tablesLoad is the number of the load installed. See setTablesLocked.
+	loads, tablesLoad uint64
 
 	probeMu       sync.Mutex // guards lastWriteTest and mkcolDone (probes of several hosts run at once)
 	lastWriteTest map[int]time.Time
@@ -168,19 +175,29 @@ func (m *Monitor) WaitRound(ctx context.Context) error {
 	}
 }
 
-// Refresh reloads hosts and devices from the store and publishes them with
-// the current observations, without probing (after an admin change).
+// Refresh reloads hosts, devices and network zones from the store and
+// publishes them with the current observations, without probing (after an
+// admin change).
 func (m *Monitor) Refresh(ctx context.Context) error {
+	load := m.nextLoad()
 	hosts, devs, err := m.load(ctx)
 	if err != nil {
 		return err
 	}
+	zm := m.loadZones(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.tables++
-	m.setTablesLocked(hosts, devs)
+	m.setTablesLocked(load, hosts, devs, zm)
 	m.publishLocked()
 	return nil
+}
+
+// nextLoad numbers a load of the tables, taken before it reads them.
+func (m *Monitor) nextLoad() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.loads++
+	return m.loads
 }
 
 func (m *Monitor) load(ctx context.Context) (map[int]meta.Host, map[int]meta.Device, error) {
@@ -203,8 +220,49 @@ func (m *Monitor) load(ctx context.Context) (map[int]meta.Host, map[int]meta.Dev
 	return hosts, devs, nil
 }
 
-func (m *Monitor) setTablesLocked(hosts map[int]meta.Host, devs map[int]meta.Device) {
-	m.hosts, m.devices = hosts, devs
+// loadZones parses the zone settings. When they cannot be read it keeps
+// the zones it has; a problem in them is logged when it first appears.
+func (m *Monitor) loadZones(ctx context.Context) *zones.Map {
+	settings, err := m.cfg.Store.Settings(ctx)
+	m.mu.Lock()
+	if err != nil {
+		zm := m.zones
+		m.mu.Unlock()
+		if ctx.Err() == nil {
+			m.log.Warn("reload of the zone settings failed, keeping the previous zones", "err", err)
+		}
+		return zm
+	}
+	zm, perr := zones.Parse(settings)
+	problem := ""
+	if perr != nil {
+		problem = perr.Error()
+	}
+	changed := problem != m.zonesProblem
+	m.zonesProblem = problem
+	m.mu.Unlock()
+	if changed && perr != nil {
+		m.log.Warn("network zone settings", "err", perr)
+	}
+	return zm
+}
+
+// setTablesLocked installs the tables of load number load, unless a later
+// load's are installed already.
+//
+// Race it prevents: a round loads the tables (no zones yet) and starts
+// probing; set_server_setting stores network_zones and Refresh installs
+// tables with the zones; the round ends and would install its older
+// tables, so that until the next round the replicator and get_paths would
+// see no zones (or, after create_device, no new device). The round's load
+// was numbered before Refresh's, so its tables are dropped; its
+// observations are still published.
+func (m *Monitor) setTablesLocked(load uint64, hosts map[int]meta.Host, devs map[int]meta.Device, zm *zones.Map) {
+	if load < m.tablesLoad {
+		return
+	}
+	m.tablesLoad = load
+	m.hosts, m.devices, m.zones = hosts, devs, zm
 	for id := range m.obs {
 		if _, ok := devs[id]; !ok {
 			delete(m.obs, id)
@@ -221,6 +279,7 @@ func (m *Monitor) publishLocked() {
 		Dev:           make(map[int]DevObs, len(m.devices)),
 		HostReachable: make(map[int]bool, len(m.reach)),
 		Round:         m.done,
+		Zones:         m.zones,
 		minFreeMB:     m.cfg.MinFreeMB,
 	}
 	for id, h := range m.hosts {
@@ -261,10 +320,9 @@ func (m *Monitor) publishLocked() {
 func (m *Monitor) round(ctx context.Context) {
 	m.mu.Lock()
 	m.started++
-	m.tables++
-	loaded := m.tables
 	m.mu.Unlock()
 
+	load := m.nextLoad()
 	hosts, devs, err := m.load(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -273,7 +331,9 @@ func (m *Monitor) round(ctx context.Context) {
 		m.mu.Lock()
 		hosts, devs = m.hosts, m.devices
 		m.mu.Unlock()
+		load = 0 // nothing new to install
 	}
+	zm := m.loadZones(ctx)
 
 	// Group the monitored devices by host.
 	byHost := map[int][]meta.Device{}
@@ -311,13 +371,8 @@ func (m *Monitor) round(ctx context.Context) {
 	m.writeUsage(ctx, devs, results)
 
 	m.mu.Lock()
-	if m.tables == loaded {
-		m.setTablesLocked(hosts, devs)
-	} else {
-		// A Refresh (an admin change) loaded newer tables while we probed:
-		// publish those, not ours.
-		hosts, devs = m.hosts, m.devices
-	}
+	m.setTablesLocked(load, hosts, devs, zm)
+	hosts, devs = m.hosts, m.devices // a Refresh's newer tables, if it installed some meanwhile
 	m.reach = map[int]bool{}
 	for id := range m.obs {
 		// Devices no longer monitored lose their observation.

@@ -3,7 +3,10 @@ package monitor_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +180,86 @@ func TestMonitorUnknownHostIsUnreachable(t *testing.T) {
 	s := m.Snapshot()
 	if s.Dev[9].State != monitor.StateUnreachable || s.ShouldReadFrom(9) || s.HostReachable[h.ID] {
 		t.Errorf("dead node: obs %q read %v reach %v", s.Dev[9].State, s.ShouldReadFrom(9), s.HostReachable[h.ID])
+	}
+}
+
+func TestRefreshLoadsZones(t *testing.T) {
+	st := metatest.NewSQLite(t)
+	ctx := t.Context()
+	var hosts []meta.Host
+	for i, ip := range []string{"10.1.0.5", "10.2.0.5", "192.168.0.5"} {
+		h, err := st.CreateHost(ctx, meta.Host{Name: "h" + strconv.Itoa(i), IP: ip, HTTPPort: 7500, Status: "alive"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, h)
+	}
+	m := monitor.New(monitor.Config{Store: st}) // never Run: Refresh alone
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Snapshot(); s.Zones != nil || s.HostZone(hosts[0].ID) != "" {
+		t.Fatalf("no zone settings: Zones = %v, HostZone = %q, want none", s.Zones, s.HostZone(hosts[0].ID))
+	}
+	for k, v := range map[string]string{"network_zones": "east,west", "zone_east": "10.1.0.0/16", "zone_west": "10.2.0.0/16 10.3.0.0/16"} {
+		if err := st.SetSetting(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Snapshot()
+	for i, want := range []string{"east", "west", ""} {
+		if got := s.HostZone(hosts[i].ID); got != want {
+			t.Errorf("HostZone(%s) = %q, want %q", hosts[i].IP, got, want)
+		}
+	}
+	if got := s.HostZone(999); got != "" {
+		t.Errorf("HostZone(unknown host) = %q, want \"\"", got)
+	}
+}
+
+// TestRefreshDuringRound: tables installed by Refresh while a round is
+// probing survive the end of that round, whose tables are older.
+func TestRefreshDuringRound(t *testing.T) {
+	st := metatest.NewSQLite(t)
+	ctx := t.Context()
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs before srv.Close
+	port, _ := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
+	h, err := st.CreateHost(ctx, meta.Host{Name: "slow", IP: "127.0.0.1", HTTPPort: port, Status: "alive"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateDevice(ctx, meta.Device{ID: 1, HostID: h.ID, Status: "alive", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	m := runMonitor(t, st)
+	<-entered // the first round has loaded its tables, without zones, and probes
+	for k, v := range map[string]string{"zone_a": "127.0.0.1", "network_zones": "a"} {
+		if err := st.SetSetting(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if z := m.Snapshot().HostZone(h.ID); z != "a" {
+		t.Fatalf("after Refresh: HostZone = %q, want a", z)
+	}
+	release <- struct{}{} // let the probe answer (and close(release) the rest)
+	waitSnap(t, m, 5*time.Second, "the first round's end", func(s *monitor.Snapshot) bool { return s.Round >= 1 })
+	if z := m.Snapshot().HostZone(h.ID); z != "a" {
+		t.Errorf("after the round that started before Refresh: HostZone = %q, want a", z)
 	}
 }

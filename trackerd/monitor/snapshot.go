@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"mogfs/trackerd/meta"
+	"mogfs/trackerd/zones"
 )
 
 // Observed device states (memory only, behaviours.md §2.2).
@@ -38,6 +39,10 @@ type Snapshot struct {
 	HostReachable map[int]bool
 	// Round counts completed probe rounds (0 before the first).
 	Round uint64
+	// Zones maps addresses to the network zones of the network_zones and
+	// zone_<name> server settings, as read in the last round or Refresh;
+	// nil when no zone is set.
+	Zones *zones.Map
 
 	minFreeMB int64
 }
@@ -49,6 +54,37 @@ func (s *Snapshot) devHost(devid int) (meta.Device, meta.Host, bool) {
 	}
 	h, ok := s.Hosts[d.HostID]
 	return d, h, ok
+}
+
+// HostZone returns the network zone of the host's IP, "" when it lies in
+// none (or the host is unknown, or no zone is set).
+func (s *Snapshot) HostZone(hostid int) string {
+	h, ok := s.Hosts[hostid]
+	if !ok {
+		return ""
+	}
+	z, _ := s.Zones.LookupString(h.IP)
+	return z
+}
+
+// ZoneFirst returns devids with the devices whose host lies in zone first,
+// each group in the order given: the ZoneLocal plugin's
+// prioritize_devs_current_zone. With zone "" it returns devids as they are;
+// it never modifies devids.
+func (s *Snapshot) ZoneFirst(devids []int, zone string) []int {
+	if zone == "" || s.Zones == nil {
+		return devids
+	}
+	in := make([]int, 0, len(devids))
+	var out []int
+	for _, id := range devids {
+		if s.HostZone(s.Devices[id].HostID) == zone {
+			in = append(in, id)
+		} else {
+			out = append(out, id)
+		}
+	}
+	return append(in, out...)
 }
 
 // CanReadFrom reports whether the admin states allow reading from the device:

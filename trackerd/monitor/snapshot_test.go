@@ -1,9 +1,11 @@
 package monitor
 
 import (
+	"slices"
 	"testing"
 
 	"mogfs/trackerd/meta"
+	"mogfs/trackerd/zones"
 )
 
 // predSnap builds a snapshot with one host and one device in the given admin
@@ -67,5 +69,39 @@ func TestPredicates(t *testing.T) {
 	}
 	if u.CanReadFrom(99) || u.ShouldHaveFiles(99) || u.ShouldGetNewFiles(99) || u.HostPort(99) != "" {
 		t.Error("unknown device passes a predicate")
+	}
+}
+
+func TestZoneFirst(t *testing.T) {
+	zm, err := zones.Parse(map[string]string{"network_zones": "a,b", "zone_a": "10.1.0.0/16", "zone_b": "10.2.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Snapshot{
+		Hosts: map[int]meta.Host{
+			1: {ID: 1, IP: "10.1.0.1"}, 2: {ID: 2, IP: "10.2.0.1"}, 3: {ID: 3, IP: "192.168.0.1"},
+		},
+		Devices: map[int]meta.Device{
+			11: {ID: 11, HostID: 1}, 12: {ID: 12, HostID: 1}, 21: {ID: 21, HostID: 2}, 31: {ID: 31, HostID: 3},
+		},
+		Zones: zm,
+	}
+	in := []int{21, 31, 11, 99, 12}
+	tests := []struct {
+		zone string
+		want []int
+	}{
+		{"a", []int{11, 12, 21, 31, 99}},
+		{"b", []int{21, 31, 11, 99, 12}},
+		{"c", []int{21, 31, 11, 99, 12}},
+		{"", []int{21, 31, 11, 99, 12}},
+	}
+	for _, tc := range tests {
+		if got := s.ZoneFirst(in, tc.zone); !slices.Equal(got, tc.want) {
+			t.Errorf("ZoneFirst(%v, %q) = %v, want %v", in, tc.zone, got, tc.want)
+		}
+	}
+	if !slices.Equal(in, []int{21, 31, 11, 99, 12}) {
+		t.Errorf("ZoneFirst modified its argument: %v", in)
 	}
 }
