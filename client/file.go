@@ -155,6 +155,28 @@ func parseFileInfo(r map[string]string) FileInfo {
 	return fi
 }
 
+// FileDebug returns file_debug's answer as it is: for fid when fid > 0
+// (domain is then only passed along), else for key in domain. It holds
+// the file row as fid_* fields (none when there is no row), tempfile_* and
+// the queue rows (replqueue_*, delqueue_*, rebqueue_*, fsckqueue_*), a
+// devpath_<devid> URL per recorded copy, devids, and checksum ("NONE" when
+// none is stored).
+func (c *Client) FileDebug(ctx context.Context, domain, key string, fid int64) (map[string]string, error) {
+	args := map[string]string{"domain": domain}
+	subject := key
+	if fid > 0 {
+		subject = "fid " + strconv.FormatInt(fid, 10)
+		args["fid"] = strconv.FormatInt(fid, 10)
+	} else {
+		args["key"] = key
+	}
+	r, err := c.Do(ctx, "file_debug", args)
+	if err != nil {
+		return nil, fmt.Errorf("file_debug %s: %w", subject, err)
+	}
+	return r, nil
+}
+
 // Delete removes key. A key that does not exist is an unknown_key
 // *protocol.Error (the Perl client hides it; callers that want that test
 // protocol.IsCode(err, "unknown_key")).

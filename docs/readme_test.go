@@ -131,7 +131,7 @@ func TestSectionsComplete(t *testing.T) {
 			t.Errorf("FLAGS mogfs lacks %s", f[0])
 		}
 	}
-	for _, tool := range []string{"mogupload", "mogfetch", "mogdelete", "moglistkeys", "mogfileinfo", "mogadm"} {
+	for _, tool := range []string{"mogupload", "mogfetch", "mogdelete", "moglistkeys", "mogfileinfo", "mogadm", "mogfiledebug", "mogstats"} {
 		if !strings.Contains(body[tool], "Usage: "+tool) {
 			t.Errorf("FLAGS %s = %q, want the tool's usage", tool, body[tool])
 		}

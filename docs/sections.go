@@ -11,6 +11,7 @@ import (
 	"mogfs/internal/config"
 	"mogfs/stord"
 	"mogfs/trackerd"
+	"mogfs/trackerd/dbstats"
 )
 
 // Section is one generated part of the README: the body that goes between
@@ -34,6 +35,10 @@ var Sections = []Section{
 	{"mogfileinfo", toolHelp("mogfileinfo", cli.FileInfo)},
 	{"mogrename", toolHelp("mogrename", cli.Rename)},
 	{"moglistfids", toolHelp("moglistfids", cli.ListFIDs)},
+	{"mogfiledebug", toolHelp("mogfiledebug", cli.FileDebug)},
+	{"mogstats", toolHelp("mogstats", func(ctx context.Context, args []string, env cli.Env) int {
+		return cli.Stats(ctx, args, env, cli.StatsBackend{Names: dbstats.Names}) // --help needs only the names
+	})},
 	{"mogadm", toolHelp("mogadm", cli.Adm)},
 }
 

@@ -469,8 +469,11 @@ func (fc *fileCmds) cmdFileDebug(r *request) (reply, error) {
 	if len(ids) > 0 {
 		snap := fc.mon.Snapshot()
 		for _, id := range ids {
-			u, _ := devURL(snap, id, fid, true, r.conn.ip, r.get("zone") == "alt")
-			out["devpath_"+strconv.Itoa(id)] = u
+			// As the original: a copy on a device (or host) without a row
+			// gets no path, rather than an empty one.
+			if u, ok := devURL(snap, id, fid, true, r.conn.ip, r.get("zone") == "alt"); ok {
+				out["devpath_"+strconv.Itoa(id)] = u
+			}
 		}
 		out["devids"] = joinInts(ids)
 	}

@@ -269,6 +269,17 @@ func TestUploadAndNamespace(t *testing.T) {
 	if got := c.ok("file_debug", args{"fid": "999999"}); got["checksum"] != "NONE" || len(got) != 1 {
 		t.Errorf("file_debug unknown fid = %v", got)
 	}
+	// A copy recorded on a device that has no row gets no path (not an empty one).
+	if err := tr.store.AddFileOn(t.Context(), int64(atoi(fidStr)), 77); err != nil {
+		t.Fatal(err)
+	}
+	dbg = c.ok("file_debug", args{"fid": fidStr})
+	if _, has77 := dbg["devpath_77"]; has77 || !strings.Contains(dbg["devids"], "77") || dbg["devpath_"+info["devids"]] == "" {
+		t.Errorf("file_debug with a copy on unknown device 77 = %v; want devids with 77 and no devpath_77", dbg)
+	}
+	if err := tr.store.RemoveFileOn(t.Context(), int64(atoi(fidStr)), 77); err != nil {
+		t.Fatal(err)
+	}
 
 	// empty key abandons the upload but answers OK
 	o := c.ok("create_open", args{"domain": "testdom", "key": "x", "multi_dest": "1"})

@@ -40,22 +40,9 @@ func start(name, usage string, args []string, env Env, spec Spec, required ...st
 	for k, v := range spec {
 		full[k] = v
 	}
-	t := &tool{name: name, usage: usage, env: env}
-	var err error
-	if t.opts, t.pos, err = Parse(args, full); err != nil {
-		return nil, t.usageErr(err.Error())
-	}
-	if t.opts["help"] != "" {
-		fmt.Fprintln(env.Stdout, usage)
-		return nil, 0
-	}
-	if err := loadConf(env, t.opts, full); err != nil {
-		return nil, t.fail(err)
-	}
-	for _, r := range required {
-		if t.opts[r] == "" {
-			return nil, t.usageErr("missing --" + r)
-		}
+	t, rc := parseTool(name, usage, args, env, full, required...)
+	if t == nil {
+		return nil, rc
 	}
 	trs, err := trackers(t.opts)
 	if err != nil {
@@ -71,6 +58,31 @@ func start(name, usage string, args []string, env Env, spec Spec, required ...st
 	}
 	if t.c, err = client.New(cfg); err != nil {
 		return nil, t.fail(err)
+	}
+	return t, 0
+}
+
+// parseTool is start without the client, for a tool that talks to no
+// tracker (mogstats): it parses args with spec alone, prints the usage for
+// --help (returning nil and 0), applies the config files and checks that
+// the required options are present.
+func parseTool(name, usage string, args []string, env Env, spec Spec, required ...string) (*tool, int) {
+	t := &tool{name: name, usage: usage, env: env}
+	var err error
+	if t.opts, t.pos, err = Parse(args, spec); err != nil {
+		return nil, t.usageErr(err.Error())
+	}
+	if t.opts["help"] != "" {
+		fmt.Fprintln(env.Stdout, usage)
+		return nil, 0
+	}
+	if err := loadConf(env, t.opts, spec); err != nil {
+		return nil, t.fail(err)
+	}
+	for _, r := range required {
+		if t.opts[r] == "" {
+			return nil, t.usageErr("missing --" + r)
+		}
 	}
 	return t, 0
 }

@@ -8,7 +8,9 @@
 // differences, both additive: file.dkey and tempfile.dkey are widened to hold
 // keys of 1024 bytes (VARBINARY on MySQL, so key order is byte order on both
 // dialects), and the extension table mogfs_attr holds the POSIX attributes
-// the mount needs. Open creates or upgrades the schema idempotently.
+// the mount needs. Open creates or upgrades the schema idempotently;
+// OpenReadOnly opens an existing one for tools that only read it (mogstats),
+// creating nothing and refusing every write.
 //
 // Concurrency model. On SQLite all writes go through one connection opened
 // with _txlock=immediate (a Go-side queue, so writers in this process never

@@ -44,10 +44,15 @@ var (
 	ErrBadDSN = errors.New("meta: bad dsn")
 	// ErrSchemaVersion is returned by Open when server_settings holds a
 	// schema_version newer than 17 or not a number: the database belongs to a
-	// newer server and must not be modified by this one.
+	// newer server and must not be modified by this one. OpenReadOnly also
+	// returns it for a database with no schema_version at all (not a MogileFS
+	// database, or one no tracker has opened yet).
 	ErrSchemaVersion = errors.New("meta: unsupported schema version")
 
 	// ErrClosed is returned by writes attempted while or after the Store
 	// closes; the caller is shutting down and should give up.
 	ErrClosed = errors.New("meta: store closed")
+	// ErrReadOnly is returned by every write of a Store from OpenReadOnly;
+	// the caller is a read-only tool and should not have tried.
+	ErrReadOnly = errors.New("meta: store is read-only")
 )

@@ -22,8 +22,11 @@ const defaultLockTTL = time.Hour
 // dedicated connection (freed if the process dies; ttl unused); on SQLite it
 // is a row in the lock table, which another taker may break when it is older
 // than that taker's ttl (default 1 h) or its holder process on this host is
-// dead.
+// dead. A Store from OpenReadOnly takes no lock: ErrReadOnly.
 func (s *Store) TryLock(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error) {
+	if s.readOnly {
+		return nil, false, ErrReadOnly
+	}
 	return s.d.tryLock(ctx, s, name, ttl)
 }
 

@@ -63,6 +63,9 @@ type Store struct {
 	// group runs every write transaction on SQLite (group commit; see
 	// group.go); nil on MySQL, whose pool runs transactions side by side.
 	group *committer
+	// readOnly is set by OpenReadOnly: tx and exec, which every write goes
+	// through, and TryLock refuse with ErrReadOnly.
+	readOnly bool
 }
 
 // Open connects, creates or upgrades the schema, and checks its version.
@@ -182,6 +185,9 @@ const maxAttempts = 12
 // database reports a deadlock, a lock-wait timeout or a busy file. fn must use
 // only tx: on SQLite the writer pool has one connection, which tx holds.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	for attempt := 1; ; attempt++ {
 		err := s.tryTx(ctx, fn)
 		if err == nil || !s.d.isRetryable(err) || attempt == maxAttempts {
@@ -211,6 +217,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // exec runs one write statement with the same retries as tx.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
 	if s.group != nil {
 		var res sql.Result
 		err := s.tx(ctx, func(tx *sql.Tx) error {

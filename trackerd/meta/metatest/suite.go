@@ -47,6 +47,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"AttrIno", testAttrIno},
 		{"Links", testLinks},
 		{"Entries", testEntries},
+		{"Census", testCensus},
+		{"ReadOnly", testReadOnly},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
