@@ -27,9 +27,9 @@ func TestCrashUnderLoad(t *testing.T) {
 	for _, db := range []string{"sqlite", "mariadb"} {
 		t.Run(db, func(t *testing.T) {
 			// A queue row claimed by a tracker that is then killed comes due
-			// again when its lease ends (1000 s by default, as the
-			// original's); the test shortens it so "reaches its copy count"
-			// is bounded by seconds.
+			// again when its lease ends (60 s by default, renewed while a
+			// live tracker works on it); the test shortens it so "reaches its
+			// copy count" is bounded by seconds.
 			o := ClusterOpts{TrackerArgs: []string{"--queue_lease=5"}}
 			if db == "mariadb" {
 				cfg := metatest.MySQLConfig(t) // a private database; skips without MariaDB (fails under CI)

@@ -48,7 +48,7 @@ var Settings = []config.Setting{
 	{Name: "write_test_interval", Default: "15", Help: "mogfs: seconds between a device's write tests"},
 	{Name: "metrics_listen", Default: "", Help: "mogfs: ip:port for Prometheus metrics and the status page (empty: off; :port alone is 127.0.0.1:port)"},
 	{Name: "log_level", Default: "info", Help: "mogfs: debug, info, warn or error"},
-	{Name: "queue_lease", Default: "1000", Help: "mogfs: seconds a claimed queue row stays invisible to other trackers (a crashed tracker's work comes due after it)"},
+	{Name: "queue_lease", Default: "60", Help: "mogfs: seconds a claimed queue row stays invisible to other trackers; renewed every third of it while the row is worked on, so a crashed tracker's work comes due elsewhere after at most this long (the original: 1000, never renewed)"},
 	{Name: "get_paths_cache_ttl", Default: "2", Help: "mogfs: seconds get_paths may reuse a key's fid and devices (0: off); like the original's memcache_ttl, other trackers' changes show up after at most this long"},
 	{Name: "mogfs_extensions", Default: "1", Help: "mogfs: serve the extension commands (mogfs_*, stats) and create_close's attr_* args; 0 answers like a stock MogileFS 2.73 tracker (unknown_command, attr_* ignored), to test clients' fallbacks"},
 	{Name: "admin_allow", Default: "", Help: "mogfs: client networks (CIDRs, comma-separated) allowed to send the commands that change files, the namespace's attributes or the cluster (create_open, delete, create_host, set_server_setting, fsck_start, !shutdown, ...); others get ERR unauthorized and may still read. Empty: every client, as the original trusts its network"},
@@ -80,7 +80,8 @@ type Config struct {
 	WriteTestInterval      time.Duration
 	MetricsListen          string
 	// QueueLease is how long a claimed queue row stays invisible to other
-	// trackers; default 1000 s as in the original.
+	// trackers unless its worker renews it; default 60 s (the original
+	// leases for 1000 s and never renews).
 	QueueLease time.Duration
 	// GetPathsCacheTTL is how long get_paths reuses a key's lookup; 0
 	// takes the default 2 s, negative turns the cache off.
@@ -168,7 +169,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	if c.QueueLease <= 0 {
-		c.QueueLease = 1000 * time.Second
+		c.QueueLease = 60 * time.Second
 	}
 	if c.GetPathsCacheTTL == 0 {
 		c.GetPathsCacheTTL = 2 * time.Second

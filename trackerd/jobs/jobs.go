@@ -20,8 +20,9 @@ import (
 )
 
 // lease is how long a claimed queue row stays invisible to other trackers
-// (JobMaster.pm's nexttry = now + 1000).
-const lease = 1000 * time.Second
+// unless renewed; the original leases for 1000 s and never renews, so a
+// crashed tracker's rows waited that long.
+const lease = 60 * time.Second
 
 // endOfTime is the original's ENDOFTIME nexttry: never retried by itself.
 var endOfTime = time.Unix(2147483647, 0)
@@ -69,8 +70,8 @@ type Config struct {
 	// ReaperGrace is how long a device must stay dead before it is reaped (16 s).
 	ReaperGrace time.Duration
 	// Lease is how long a claimed queue row stays invisible to other
-	// trackers (the original's 1000 s); a crashed tracker's rows come due
-	// again after it.
+	// trackers (60 s); it is renewed while the row is worked on, and a
+	// crashed tracker's rows come due again after it.
 	Lease time.Duration
 
 	// OnError, when set, hears about each failure of a background job (job
@@ -306,16 +307,19 @@ var queueNames = map[meta.Queue]string{
 }
 
 // runQueue is the job master of one queue: it claims due rows (leasing them
-// for 1000 s) while workers are free, hands them to the pool's workers,
-// and starts or retires workers when the pool's desired count changes.
+// for Lease, renewed while they run) while workers are free, hands them to
+// the pool's workers, and starts or retires workers when the pool's desired
+// count changes.
 func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, handle func(context.Context, meta.Job)) {
 	log := j.log.With("queue", queueNames[q])
 	p := j.pools[queueNames[q]]
+	leases := &leaseSet{end: map[int64]time.Time{}}
 	work := make(chan meta.Job)
 	freed := make(chan struct{}, MaxWorkers)
 	retire := make(chan struct{}, MaxWorkers) // one token stops one idle worker
 	var inflight atomic.Int64
 	var wg sync.WaitGroup
+	wg.Go(func() { j.renewLeases(ctx, log, q, leases) })
 	worker := func() {
 		defer wg.Done()
 		defer p.running.Add(-1)
@@ -328,6 +332,7 @@ func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, handle func(context.C
 					return
 				}
 				j.safely(ctx, log, job, handle)
+				leases.drop(job.FID)
 				inflight.Add(-1)
 				select {
 				case freed <- struct{}{}:
@@ -378,6 +383,7 @@ func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, handle func(context.C
 			got = len(jobs)
 			for _, job := range jobs {
 				inflight.Add(1)
+				leases.add(job.FID, job.LeaseEnd)
 				for sent := false; !sent; {
 					select {
 					case work <- job:
@@ -396,6 +402,65 @@ func (j *Jobs) runQueue(ctx context.Context, q meta.Queue, handle func(context.C
 			poll.Reset(0)
 		} else {
 			poll.Reset(j.cfg.Poll)
+		}
+	}
+}
+
+// leaseSet is the lease end of every row this queue's workers hold.
+type leaseSet struct {
+	mu  sync.Mutex // guards end
+	end map[int64]time.Time
+}
+
+func (l *leaseSet) add(fid int64, end time.Time) {
+	l.mu.Lock()
+	l.end[fid] = end
+	l.mu.Unlock()
+}
+
+func (l *leaseSet) drop(fid int64) {
+	l.mu.Lock()
+	delete(l.end, fid)
+	l.mu.Unlock()
+}
+
+// renewLeases extends the leases of running rows every third of a lease, so
+// a short lease (a crashed tracker's rows soon come due elsewhere) does not
+// let another tracker take a row that is still being worked on. A row its
+// worker finished or rescheduled meanwhile is left as it is (Store.Renew
+// compares the lease end).
+func (j *Jobs) renewLeases(ctx context.Context, log *slog.Logger, q meta.Queue, l *leaseSet) {
+	t := time.NewTicker(max(j.cfg.Lease/3, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		held := maps.Clone(l.end)
+		l.mu.Unlock()
+		for fid, end := range held {
+			next, ok, err := j.cfg.Store.Renew(ctx, q, fid, end, j.cfg.Lease)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("renew lease", "fid", fid, "err", err)
+				}
+				continue
+			}
+			l.mu.Lock()
+			if cur, running := l.end[fid]; running && cur.Equal(end) {
+				if ok {
+					l.end[fid] = next
+				} else {
+					delete(l.end, fid) // not ours any more
+				}
+			}
+			l.mu.Unlock()
+			if ok {
+				j.stats.add("leases_renewed", 1)
+			}
 		}
 	}
 }

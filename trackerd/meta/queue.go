@@ -99,8 +99,9 @@ func (s *Store) Claim(ctx context.Context, q Queue, n int, lease time.Duration) 
 			return err
 		}
 		args := []any{now + leaseSec}
-		for _, j := range jobs {
-			args = append(args, j.FID)
+		for i := range jobs {
+			jobs[i].LeaseEnd = unix(now + leaseSec)
+			args = append(args, jobs[i].FID)
 		}
 		marks := strings.Repeat(",?", len(jobs))[1:]
 		_, err = tx.ExecContext(ctx, "UPDATE "+t.table+" SET nexttry = ? WHERE fid IN ("+marks+")"+t.where, args...)
@@ -110,6 +111,38 @@ func (s *Store) Claim(ctx context.Context, q Queue, n int, lease time.Duration) 
 		return nil, fmt.Errorf("meta: claim %s: %w", t.table, err)
 	}
 	return jobs, nil
+}
+
+// Renew extends a claimed row's lease to now+lease, if the row still
+// holds the lease end `from` (compare and swap): a row finished, retried
+// or claimed again since is left alone. It returns the new lease end, or
+// ok false when the row was not ours any more.
+func (s *Store) Renew(ctx context.Context, q Queue, fid int64, from time.Time, lease time.Duration) (end time.Time, ok bool, err error) {
+	t, err := tableOf(q)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	leaseSec := max(int64(math.Ceil(lease.Seconds())), 1)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		now, err := s.now(ctx, tx)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE "+t.table+" SET nexttry = ? WHERE fid = ? AND nexttry = ?"+t.where,
+			now+leaseSec, fid, from.Unix())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 1 {
+			end, ok = unix(now+leaseSec), true
+		}
+		return err
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("meta: renew %s fid %d: %w", t.table, fid, err)
+	}
+	return end, ok, nil
 }
 
 // Finish deletes a queue row (absent is fine).

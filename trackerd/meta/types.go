@@ -85,6 +85,9 @@ type Job struct {
 	FailCount int
 	FromDevID int    // replicate: preferred source (0 = none); rebalance: source device
 	Arg       string // rebalance: comma list of destination devids
+	// LeaseEnd is the nexttry Claim set: the row is ours until then, and
+	// Renew moves it only while it still holds this value.
+	LeaseEnd time.Time
 }
 
 // FsckLogEntry is a row of fsck_log.

@@ -60,6 +60,23 @@ func testQueues(t *testing.T, newDB NewDB) {
 	if j, _ := s.QueueJob(ctx, meta.QueueReplicate, 1); j.NextTry.Before(now.Add(59 * time.Minute)) {
 		t.Fatalf("claimed row nexttry = %v, want about now+1h", j.NextTry)
 	}
+	// Renew extends the lease only while the row holds the lease it had.
+	if jobs[0].LeaseEnd.Before(now.Add(59 * time.Minute)) {
+		t.Fatalf("claimed LeaseEnd = %v, want about now+1h", jobs[0].LeaseEnd)
+	}
+	end, ok, err := s.Renew(ctx, meta.QueueReplicate, 1, jobs[0].LeaseEnd, 2*time.Hour)
+	if err != nil || !ok || end.Before(now.Add(119*time.Minute)) {
+		t.Fatalf("Renew = %v, %v, %v; want about now+2h", end, ok, err)
+	}
+	if j, _ := s.QueueJob(ctx, meta.QueueReplicate, 1); !j.NextTry.Equal(end) {
+		t.Fatalf("renewed row nexttry = %v, want %v", j.NextTry, end)
+	}
+	if _, ok, err := s.Renew(ctx, meta.QueueReplicate, 1, jobs[0].LeaseEnd, time.Hour); err != nil || ok {
+		t.Fatalf("Renew with a stale lease end = %v, %v; want not ours", ok, err)
+	}
+	if _, ok, err := s.Renew(ctx, meta.QueueDelete, 1, end, time.Hour); err != nil || ok {
+		t.Fatalf("Renew of another queue's row = %v, %v; want not ours", ok, err)
+	}
 	// Fsck and rebalance rows share file_to_queue but not claims.
 	if jobs, _ := s.Claim(ctx, meta.QueueFSCK, 10, time.Minute); len(jobs) != 1 || jobs[0].Queue != meta.QueueFSCK {
 		t.Fatalf("Claim(fsck) = %+v", jobs)
@@ -67,8 +84,12 @@ func testQueues(t *testing.T, newDB NewDB) {
 	if jobs, _ := s.Claim(ctx, meta.QueueRebalance, 10, time.Minute); len(jobs) != 1 || jobs[0].Arg != "3,4" {
 		t.Fatalf("Claim(rebalance) = %+v", jobs)
 	}
-	// Retry makes the row due at `at` and counts the failure.
+	// Retry makes the row due at `at` and counts the failure; the lease is
+	// then gone.
 	must(t, s.Retry(ctx, meta.QueueReplicate, 1, now.Add(-time.Second)), "Retry")
+	if _, ok, err := s.Renew(ctx, meta.QueueReplicate, 1, end, time.Hour); err != nil || ok {
+		t.Fatalf("Renew after Retry = %v, %v; want not ours", ok, err)
+	}
 	jobs, err = s.Claim(ctx, meta.QueueReplicate, 10, time.Second)
 	if err != nil || len(jobs) != 1 || jobs[0].FailCount != 1 {
 		t.Fatalf("Claim after Retry = %+v, %v; want fid 1 with failcount 1", jobs, err)
