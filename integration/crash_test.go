@@ -188,10 +188,12 @@ func randomBody(rng *rand.Rand, max int) []byte {
 
 // faultLoop injects one fault every interval for d: tracker 0 or 1 is
 // SIGKILLed and restarted on its address, or (every third time) a storage
-// node is killed and restarted 300 ms later.
-func (c *Cluster) faultLoop(t *testing.T, d, interval time.Duration) {
+// node is killed and restarted 300 ms later. It returns how many faults it
+// injected.
+func (c *Cluster) faultLoop(t *testing.T, d, interval time.Duration) (faults int) {
 	deadline := time.Now().Add(d)
 	for i := 0; time.Now().Before(deadline); i++ {
+		faults++
 		time.Sleep(interval)
 		switch i % 3 {
 		case 0, 1:
@@ -203,6 +205,7 @@ func (c *Cluster) faultLoop(t *testing.T, d, interval time.Duration) {
 			c.StartNode(t, n)
 		}
 	}
+	return faults
 }
 
 // TestMountRidesOutTrackerRestart: with its only tracker restarting, the

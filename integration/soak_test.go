@@ -2,15 +2,20 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"mogfs/client"
+	"mogfs/internal/testenv"
 	"mogfs/protocol"
 )
 
@@ -25,11 +30,55 @@ type soakState struct {
 
 func certain(h [32]byte) *soakState { return &soakState{hashes: map[[32]byte]bool{h: true}} }
 
+// soakActor is one way to reach the store: the client library or a mount.
+// gone reports an error that proves the key was not there.
+type soakActor struct {
+	name   string
+	store  func(ctx context.Context, key string, b []byte) error
+	rename func(ctx context.Context, from, to string) error
+	remove func(ctx context.Context, key string) error
+	read   func(ctx context.Context, key string) ([]byte, error)
+	gone   func(err error) bool
+}
+
+func clientActor(cl *client.Client, dom, class string) soakActor {
+	return soakActor{
+		name: "client",
+		store: func(ctx context.Context, key string, b []byte) error {
+			_, err := cl.Store(ctx, dom, key, class, bytes.NewReader(b), int64(len(b)))
+			return err
+		},
+		rename: func(ctx context.Context, from, to string) error { return cl.Rename(ctx, dom, from, to) },
+		remove: func(ctx context.Context, key string) error { return cl.Delete(ctx, dom, key) },
+		read: func(ctx context.Context, key string) ([]byte, error) {
+			var got bytes.Buffer
+			_, err := cl.Fetch(ctx, dom, key, &got)
+			return got.Bytes(), err
+		},
+		gone: func(err error) bool { return protocol.IsCode(err, "unknown_key") },
+	}
+}
+
+// mountActor works on keys through the mounted domain, as ordinary
+// programs do: write and close (0 means stored), rename, unlink, read.
+func mountActor(dir string) soakActor {
+	p := func(key string) string { return filepath.Join(dir, filepath.FromSlash(key)) }
+	return soakActor{
+		name:   "mount",
+		store:  func(_ context.Context, key string, b []byte) error { return os.WriteFile(p(key), b, 0o644) },
+		rename: func(_ context.Context, from, to string) error { return os.Rename(p(from), p(to)) },
+		remove: func(_ context.Context, key string) error { return os.Remove(p(key)) },
+		read:   func(_ context.Context, key string) ([]byte, error) { return os.ReadFile(p(key)) },
+		gone:   func(err error) bool { return errors.Is(err, os.ErrNotExist) },
+	}
+}
+
 // TestSoak runs mixed load (create, overwrite, rename, delete, read-verify)
-// from four clients through two trackers while trackers and storage nodes
-// are killed and restarted on a schedule, then checks every key against
-// what the acknowledged operations say it holds. It runs for 10 s under
-// `go test`; scripts/soak --minutes N runs it for N minutes.
+// from four clients and a mount through two trackers while trackers and
+// storage nodes are killed and restarted on a schedule, then checks every
+// key against what the acknowledged operations say it holds. It runs for
+// 10 s under `go test` (scripts/test runs it for a minute in CI);
+// scripts/soak --minutes N runs it for N minutes.
 func TestSoak(t *testing.T) {
 	d := 10 * time.Second
 	if v := os.Getenv("MOGFS_SOAK_MINUTES"); v != "" {
@@ -39,6 +88,7 @@ func TestSoak(t *testing.T) {
 		}
 		d = time.Duration(m * float64(time.Minute))
 	}
+	testenv.RequireFUSE(t)
 	// No get_paths cache: with it, a read through the other tracker may see
 	// a key's previous fid for its TTL (as with the original's memcache),
 	// which the read-verify step would report.
@@ -46,18 +96,28 @@ func TestSoak(t *testing.T) {
 	c.StartTracker(t)
 	cl := c.Client(t)
 	dom, class := c.Opts.Domain, c.Opts.Class
+	m := mountMogfs(t, c)
+	if err := os.MkdirAll(filepath.Join(m.Dir, "soak", "m"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	actors := []soakActor{clientActor(cl, dom, class), clientActor(cl, dom, class), clientActor(cl, dom, class),
+		clientActor(cl, dom, class), mountActor(m.Dir)}
 
 	type worker struct {
 		keys  map[string]*soakState
 		ops   map[string]int
 		wrong []string // reads that returned bytes no acknowledged state allows
 	}
-	workers := make([]*worker, 4)
+	workers := make([]*worker, len(actors))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range workers {
+	for w, act := range actors {
 		wk := &worker{keys: map[string]*soakState{}, ops: map[string]int{}}
 		workers[w] = wk
+		prefix := fmt.Sprintf("soak/w%d-", w)
+		if act.name == "mount" {
+			prefix = "soak/m/"
+		}
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			next := 0
@@ -80,67 +140,64 @@ func TestSoak(t *testing.T) {
 				ctx := t.Context()
 				switch op := rng.IntN(10); {
 				case op < 3 || len(wk.keys) < 5: // create
-					key := fmt.Sprintf("soak/w%d/%06d", w, next)
+					key := fmt.Sprintf("%s%06d", prefix, next)
 					next++
 					b, h := body()
-					_, err := cl.Store(ctx, dom, key, class, bytes.NewReader(b), int64(len(b)))
-					if err == nil {
+					if err := act.store(ctx, key, b); err == nil {
 						wk.keys[key] = certain(h)
 					} else {
 						wk.keys[key] = &soakState{hashes: map[[32]byte]bool{h: true}, absent: true}
 					}
-					wk.ops["create"]++
+					wk.ops[act.name+" create"]++
 				case op < 5: // overwrite
 					key, _ := pick()
 					b, h := body()
-					_, err := cl.Store(ctx, dom, key, class, bytes.NewReader(b), int64(len(b)))
-					if err == nil {
+					if err := act.store(ctx, key, b); err == nil {
 						wk.keys[key] = certain(h)
 					} else {
 						wk.keys[key].hashes[h] = true
 					}
-					wk.ops["overwrite"]++
+					wk.ops[act.name+" overwrite"]++
 				case op < 6: // rename
 					from, _ := pick()
-					to := fmt.Sprintf("soak/w%d/%06d", w, next)
+					to := fmt.Sprintf("%s%06d", prefix, next)
 					next++
-					err := cl.Rename(ctx, dom, from, to)
+					err := act.rename(ctx, from, to)
 					st := wk.keys[from]
 					switch {
 					case err == nil:
 						wk.keys[to] = st
 						delete(wk.keys, from)
-					case protocol.IsCode(err, "unknown_key"):
+					case act.gone(err):
 						st.hashes, st.absent = map[[32]byte]bool{}, true // it was not there
 					default:
 						both := &soakState{hashes: st.hashes, absent: true}
 						wk.keys[to], wk.keys[from] = both, &soakState{hashes: st.hashes, absent: true}
 					}
-					wk.ops["rename"]++
+					wk.ops[act.name+" rename"]++
 				case op < 7: // delete
 					key, _ := pick()
-					err := cl.Delete(ctx, dom, key)
-					if err == nil || protocol.IsCode(err, "unknown_key") {
+					err := act.remove(ctx, key)
+					if err == nil || act.gone(err) {
 						delete(wk.keys, key)
 					} else {
 						wk.keys[key].absent = true
 					}
-					wk.ops["delete"]++
+					wk.ops[act.name+" delete"]++
 				default: // read-verify
 					key, _ := pick()
-					var got bytes.Buffer
-					if _, err := cl.Fetch(ctx, dom, key, &got); err == nil {
-						if st := wk.keys[key]; !st.hashes[sha256.Sum256(got.Bytes())] {
-							wk.wrong = append(wk.wrong, fmt.Sprintf("%s read %d bytes no acknowledged state allows", key, got.Len()))
+					if got, err := act.read(ctx, key); err == nil {
+						if st := wk.keys[key]; !st.hashes[sha256.Sum256(got)] {
+							wk.wrong = append(wk.wrong, fmt.Sprintf("%s read %d bytes through the %s that no acknowledged state allows", key, len(got), act.name))
 						}
 					}
-					wk.ops["read"]++
+					wk.ops[act.name+" read"]++
 				}
 			}
 		})
 	}
 
-	c.faultLoop(t, d, 700*time.Millisecond)
+	faults := c.faultLoop(t, d, 700*time.Millisecond)
 	close(stop)
 	wg.Wait()
 
@@ -158,7 +215,6 @@ func TestSoak(t *testing.T) {
 			t.Error(w)
 		}
 	}
-	t.Logf("%v of faults, operations: %v", d, ops)
 	var listed []string
 	for after := ""; ; {
 		keys, next, err := cl.ListKeys(t.Context(), dom, "soak/", after, 1000)
@@ -175,21 +231,32 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s exists, but no operation could have made it", k)
 		}
 	}
+	verified, lost := 0, 0
 	for k, st := range want {
 		if !present[k] {
 			if !st.absent {
+				lost++
 				t.Errorf("%s was acknowledged and is gone", k)
 			}
 			continue
 		}
 		var got bytes.Buffer
 		if _, err := cl.Fetch(t.Context(), dom, k, &got); err != nil {
+			lost++
 			t.Errorf("%s is listed but does not read: %v", k, err)
 		} else if !st.hashes[sha256.Sum256(got.Bytes())] {
+			lost++
 			t.Errorf("%s holds %d bytes that no acknowledged operation wrote", k, got.Len())
+		} else {
+			verified++
 		}
 	}
-	if ops["read"] == 0 || ops["create"] < 20 {
+	total := 0
+	for _, n := range ops {
+		total += n
+	}
+	t.Logf("soak: %v, %d operations %v, %d faults injected, %d files verified, %d files lost", d, total, ops, faults, verified, lost)
+	if ops["client read"] == 0 || ops["client create"] < 20 || ops["mount create"] < 5 || ops["mount read"] == 0 {
 		t.Errorf("the load hardly ran: %v", ops)
 	}
 }
