@@ -31,6 +31,9 @@ type ClusterOpts struct {
 	MinDevCount         int    // 2
 	// TrackerArgs are extra trackerd flags.
 	TrackerArgs []string
+	// TrackerEnv are extra environment variables ("K=V") for trackerd,
+	// e.g. an LD_PRELOAD library.
+	TrackerEnv []string
 	// DevSetup, when set, prepares each device directory (created, empty)
 	// before its node starts, e.g. mounts a small file system on it.
 	DevSetup func(t testing.TB, devid int, dir string)
@@ -180,7 +183,16 @@ func logTo(t testing.TB, name string) *os.File {
 
 func start(t testing.TB, name string, bin string, args ...string) *exec.Cmd {
 	t.Helper()
+	return startEnv(t, name, nil, bin, args...)
+}
+
+// startEnv is start with extra environment variables ("K=V") on top of ours.
+func startEnv(t testing.TB, name string, env []string, bin string, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	w := logTo(t, name)
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
@@ -230,7 +242,7 @@ func (c *Cluster) startTrackerAt(t testing.TB, i int, addr string) {
 	args := []string{"--listen", addr, "--db_dsn", c.Opts.DSN, "--db_user", c.Opts.DBUser, "--db_pass", c.Opts.DBPass,
 		"--monitor_interval", "0.5", "--log_level", "info"}
 	args = append(args, c.Opts.TrackerArgs...)
-	cmd := start(t, fmt.Sprintf("trackerd%d", i), filepath.Join(c.Bin, "trackerd"), args...)
+	cmd := startEnv(t, fmt.Sprintf("trackerd%d", i), c.Opts.TrackerEnv, filepath.Join(c.Bin, "trackerd"), args...)
 	testenv.WaitListening(t, addr, 15*time.Second)
 	c.mu.Lock()
 	c.trackers[i] = cmd
