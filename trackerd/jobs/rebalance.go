@@ -565,6 +565,16 @@ func (m *Rebalancer) move(ctx context.Context, job meta.Job) error {
 		}
 	}
 	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	if !reachable(pol, pl, rng) {
+		// Copies to these devices alone cannot place the file as its class
+		// wants once the source copy goes (say both targets share the host of
+		// its other copy): leave it where it is rather than copy in vain, and
+		// let the replicator look at it (it trims extra copies an earlier
+		// attempt may have made).
+		m.log.Info("rebalance skips a file its destinations cannot place", "fid", f.FID, "devid", sdev, "targets", targets, "copies", pl.on)
+		m.j.stats.add("rebalance_skipped", 1)
+		return st.Enqueue(ctx, meta.Job{Queue: meta.QueueReplicate, FID: f.FID})
+	}
 	badSrc := map[int]bool{}
 	for {
 		v, ideal, desperate := pol.evaluate(pl, rng)
@@ -613,6 +623,23 @@ func (m *Rebalancer) move(ctx context.Context, job meta.Job) error {
 	}
 	m.j.stats.add("rebalanced", 1)
 	return nil
+}
+
+// reachable reports whether copying to the destinations pl allows can make
+// pol happy, trying its suggestions in turn as the copy loop would.
+func reachable(pol Policy, pl placement, rng *rand.Rand) bool {
+	pl.on = slices.Clone(pl.on)
+	for range len(pl.snap.Devices) + 1 {
+		v, ideal, desperate := pol.evaluate(pl, rng)
+		switch v {
+		case allGood, tooGood:
+			return true
+		case noAnswer:
+			return false
+		}
+		pl.on = append(pl.on, append(ideal, desperate...)[0])
+	}
+	return false
 }
 
 // source prefers the copy being moved, then any other readable copy.

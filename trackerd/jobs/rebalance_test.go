@@ -250,3 +250,65 @@ func (c *cluster) waitWriteable(devids ...int) {
 		return true, ""
 	})
 }
+
+// TestRebalanceKeepsHostsApart: two-copy files on dev1 (node1) and dev2
+// (node2). Moving them to dev3 alone would put both copies on node2, so
+// the rebalance leaves them (no copy made); with dev4 (node3) allowed as
+// well they move there.
+func TestRebalanceKeepsHostsApart(t *testing.T) {
+	c := newCluster(t, 1, 2, 1) // dev1 on node1, dev2 and dev3 on node2, dev4 on node3
+	ctx := t.Context()
+	for _, d := range []int{3, 4} {
+		if err := c.st.SetDeviceState(ctx, d, "readonly"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.mon.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fids := c.files("apart", 6, 1)
+	j := c.startJobs("t1", nil)
+	c.waitFor(20*time.Second, "copies on dev1 and dev2", func() (bool, string) { return c.replicated(fids, 2) })
+	for _, d := range []int{3, 4} {
+		if err := c.st.SetDeviceState(ctx, d, "alive"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.mon.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.waitWriteable(3, 4)
+	on := func(want string) func() (bool, string) {
+		return func() (bool, string) {
+			h, _, _ := c.st.Setting(ctx, "rebal_host")
+			if h != "" || c.queueDepth(meta.QueueRebalance) != 0 {
+				return false, "running"
+			}
+			for fid := range fids {
+				if got := fmt.Sprint(c.devids(fid)); got != want {
+					return false, fmt.Sprintf("fid %d on %s, want %s", fid, got, want)
+				}
+			}
+			return true, ""
+		}
+	}
+	rb := j.Rebalance
+	for _, step := range []struct{ policy, want string }{
+		{"from_devices=1 to_devices=3", "[1 2]"},
+		{"from_devices=1 to_devices=3,4", "[2 4]"},
+	} {
+		if err := rb.SetPolicy(ctx, step.policy); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rb.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.waitFor(30*time.Second, step.policy, on(step.want))
+		if ok, msg := c.replicated(fids, 2); !ok {
+			t.Fatalf("%s: %s", step.policy, msg)
+		}
+	}
+	if s := j.Stats(); s["rebalance_skipped"] != 6 || s["rebalanced"] != 6 || s["rebalance_copied"] != 6 {
+		t.Errorf("Stats() = skipped %d, rebalanced %d, copied %d; want 6 each", s["rebalance_skipped"], s["rebalanced"], s["rebalance_copied"])
+	}
+}
