@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"mogfs/trackerd/meta"
 )
@@ -30,19 +29,7 @@ type Drainer struct {
 // ctx is done.
 func (d *Drainer) Run(ctx context.Context) {
 	d.cursor = map[int]int64{}
-	t := time.NewTicker(d.j.cfg.ReaperInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := d.tick(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("drain", "err", err)
-			d.j.reportErr("drain", 0, 0, err)
-		}
-	}
+	d.j.every(ctx, d.j.cfg.ReaperInterval, d.log, "drain", d.tick)
 }
 
 // tick queues a batch of every drain device's fids. A device a rebalance

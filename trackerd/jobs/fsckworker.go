@@ -42,18 +42,7 @@ type fsckInjector struct {
 
 // Run injects until ctx is done.
 func (fi *fsckInjector) Run(ctx context.Context) {
-	t := time.NewTicker(fi.j.cfg.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := fi.inject(ctx); err != nil && ctx.Err() == nil {
-			fi.log.Warn("fsck inject", "err", err)
-		}
-	}
+	fi.j.every(ctx, fi.j.cfg.Poll, fi.log, "fsck", fi.inject)
 }
 
 func (fi *fsckInjector) inject(ctx context.Context) error {

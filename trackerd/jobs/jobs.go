@@ -430,24 +430,14 @@ func (l *leaseSet) drop(fid int64) {
 // worker finished or rescheduled meanwhile is left as it is (Store.Renew
 // compares the lease end).
 func (j *Jobs) renewLeases(ctx context.Context, log *slog.Logger, q meta.Queue, l *leaseSet) {
-	t := time.NewTicker(max(j.cfg.Lease/3, time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	j.every(ctx, max(j.cfg.Lease/3, time.Second), log, "renew lease", func(ctx context.Context) error {
 		l.mu.Lock()
 		held := maps.Clone(l.end)
 		l.mu.Unlock()
 		for fid, end := range held {
 			next, ok, err := j.cfg.Store.Renew(ctx, q, fid, end, j.cfg.Lease)
 			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("renew lease", "fid", fid, "err", err)
-				}
-				continue
+				return err // the next round tries again, well within the lease
 			}
 			l.mu.Lock()
 			if cur, running := l.end[fid]; running && cur.Equal(end) {
@@ -461,6 +451,25 @@ func (j *Jobs) renewLeases(ctx context.Context, log *slog.Logger, q meta.Queue, 
 			if ok {
 				j.stats.add("leases_renewed", 1)
 			}
+		}
+		return nil
+	})
+}
+
+// every runs f each interval until ctx is done; its errors are logged and
+// reported as job's.
+func (j *Jobs) every(ctx context.Context, interval time.Duration, log *slog.Logger, job string, f func(context.Context) error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := f(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(job, "err", err)
+			j.reportErr(job, 0, 0, err)
 		}
 	}
 }

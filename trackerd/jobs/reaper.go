@@ -25,16 +25,7 @@ type Reaper struct {
 // Run looks for dead devices every ReaperInterval until ctx is done.
 func (r *Reaper) Run(ctx context.Context) {
 	r.firstDead = map[int]time.Time{}
-	t := time.NewTicker(r.j.cfg.ReaperInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		r.tick(ctx)
-	}
+	r.j.every(ctx, r.j.cfg.ReaperInterval, r.log, "reaper", func(ctx context.Context) error { r.tick(ctx); return nil })
 }
 
 func (r *Reaper) tick(ctx context.Context) {

@@ -293,19 +293,7 @@ const rebalLock = "mgfs:rebalance"
 // done (JobMaster's _inject_rebalance_queues).
 func (rb *Rebalance) RunInjector(ctx context.Context) {
 	log := rb.j.log.With("component", "rebalance")
-	t := time.NewTicker(rb.j.cfg.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := rb.inject(ctx, log); err != nil && ctx.Err() == nil {
-			log.Warn("rebalance", "err", err)
-			rb.j.reportErr("rebalance", 0, 0, err)
-		}
-	}
+	rb.j.every(ctx, rb.j.cfg.Poll, log, "rebalance", func(ctx context.Context) error { return rb.inject(ctx, log) })
 }
 
 func (rb *Rebalance) intSetting(ctx context.Context, key string, def int) int {
