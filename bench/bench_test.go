@@ -178,3 +178,112 @@ func TestPatternReader(t *testing.T) {
 		}
 	}
 }
+
+// TestRunMillionTiny runs only the million section, at Tiny's size, on
+// real daemons and checks that every row has a sample and a reference.
+func TestRunMillionTiny(t *testing.T) {
+	sz := Tiny()
+	rep, err := Run(t.Context(), Config{Bin: testenv.Binaries(t), Dir: t.TempDir(), Sizes: sz, Mode: "tiny", Only: []string{"million"}})
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("table:\n%s", table.String())
+	want := []string{
+		"get_paths noverify, path cache off, 1 conn (5,000 files)",
+		"get_paths noverify, path cache off, 32 conns",
+		"file_info, 1 conn",
+		"file_info, 32 conns",
+		"list_keys pages of 100 from a random key, 1 conn",
+		"list_keys pages of 100 from a random key, 32 conns",
+		"create_open + 4 KiB PUT + create_close, 8 conns",
+		"trackerd peak RSS (VmHWM) after the load (5,000 files)",
+	}
+	var got []*Row
+	for _, r := range rep.Rows {
+		if r.Section == "million" {
+			got = append(got, r)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("million section has %d rows, want %d", len(got), len(want))
+	}
+	for i, r := range got {
+		if r.Workload != want[i] {
+			t.Errorf("million row %d = %q, want %q", i, r.Workload, want[i])
+		}
+		if r.Err != "" || len(r.Samples) != 1 || !(r.Median > 0 && r.RefMedian > 0) {
+			t.Errorf("million row %q: err %q, samples %v, reference %v; want one positive sample and reference", r.Workload, r.Err, r.Samples, r.RefSamples)
+		}
+	}
+	if r := got[len(got)-1]; r.RefMedian != millionBudgetMB {
+		t.Errorf("RSS row reference = %v, want the %d MB budget", r.RefMedian, millionBudgetMB)
+	}
+	for _, r := range rep.Rows {
+		if r.Section != "million" && r.Section != "memory" {
+			t.Errorf("Only million ran row %s: %s", r.Section, r.Workload)
+		}
+	}
+}
+
+func TestConfigSelects(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		section string
+		want    bool
+	}{
+		{"default runs tracker", Config{}, "tracker", true},
+		{"default skips million", Config{}, "million", false},
+		{"--million adds it", Config{Million: true}, "million", true},
+		{"--million keeps the rest", Config{Million: true}, "mount", true},
+		{"--only million", Config{Only: []string{"million"}}, "million", true},
+		{"--only million alone", Config{Only: []string{"million"}}, "tracker", false},
+		{"--only tracker --million", Config{Only: []string{"tracker"}, Million: true}, "million", true},
+		{"--only tracker --million skips stord", Config{Only: []string{"tracker"}, Million: true}, "stord", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.cfg.selects(tc.section); got != tc.want {
+				t.Errorf("Config{Only: %v, Million: %v}.selects(%q) = %v, want %v", tc.cfg.Only, tc.cfg.Million, tc.section, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMillionKey(t *testing.T) {
+	tests := []struct {
+		i    int
+		want string
+	}{{0, "m/d00000/f0000000"}, {99, "m/d00000/f0000099"}, {100, "m/d00001/f0000100"}, {999_999, "m/d09999/f0999999"}}
+	for _, tc := range tests {
+		if got := millionKey(tc.i); got != tc.want {
+			t.Errorf("millionKey(%d) = %q, want %q", tc.i, got, tc.want)
+		}
+	}
+	// list_keys pages and the fill rely on keys sorting in i's order.
+	for _, i := range []int{0, 99, 100, 9_999, 99_999, 999_998} {
+		if a, b := millionKey(i), millionKey(i+1); a >= b {
+			t.Errorf("millionKey(%d) = %q >= millionKey(%d) = %q, want ascending", i, a, i+1, b)
+		}
+	}
+}
+
+func TestInsertSQL(t *testing.T) {
+	tests := []struct {
+		table      string
+		cols, rows int
+		want       string
+	}{
+		{"file_on (fid, devid)", 2, 1, "INSERT INTO file_on (fid, devid) VALUES (?, ?)"},
+		{"t (a, b, c)", 3, 2, "INSERT INTO t (a, b, c) VALUES (?, ?, ?), (?, ?, ?)"},
+	}
+	for _, tc := range tests {
+		if got := insertSQL(tc.table, tc.cols, tc.rows); got != tc.want {
+			t.Errorf("insertSQL(%q, %d, %d) = %q, want %q", tc.table, tc.cols, tc.rows, got, tc.want)
+		}
+	}
+}

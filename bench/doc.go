@@ -10,7 +10,9 @@
 //   - storage-node and client transfers beside plain file I/O of the same
 //     bytes on the same disk (with fsync where the node fsyncs),
 //   - the FUSE mount beside the same workload in a plain local directory,
-//   - peak memory (VmHWM) beside the same process's peak right after start-up.
+//   - peak memory (VmHWM) beside the same process's peak right after start-up,
+//     and, in the million section (run only when asked), trackerd's peak with
+//     a million files in its database beside its 100 MB budget.
 //
 // The ratio (figure / reference) is the number to compare across runs and
 // machines. For rates, 1.0 means "as fast as the reference" and 0.25 means

@@ -201,7 +201,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	var b strings.Builder
 	var secs []string
-	for _, name := range []string{"tracker", "stord", "client", "mount"} {
+	for _, name := range []string{"tracker", "stord", "client", "mount", "scale", "million"} {
 		if v, ok := rep.SectionSeconds[name]; ok {
 			secs = append(secs, fmt.Sprintf("%s %.0fs", name, v))
 		}

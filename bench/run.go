@@ -28,27 +28,31 @@ type Sizes struct {
 	// of 1,000, ScaleSample of each operation a rep, and find over
 	// ScaleFindKeys keys in directories of 100.
 	ScaleEntries, ScaleSample, ScaleFindKeys int
+	// Million is how many files the million section writes into the
+	// tracker's database before measuring a tracker on it (the section
+	// runs only when asked for: Config.Million).
+	Million int
 }
 
 // Quick is the --quick preset: under five minutes on two cores.
 func Quick() Sizes {
 	return Sizes{Reps: 3, Keys: 5000, OpTime: time.Second, NodeBig: 64 << 20, Small: 1000,
 		ClientBig: 256 << 20, MountSeq: 256 << 20, RandReads: 5000, SmallFiles: 2000, TreeFiles: 400,
-		ScaleEntries: 20_000, ScaleSample: 200, ScaleFindKeys: 100_000}
+		ScaleEntries: 20_000, ScaleSample: 200, ScaleFindKeys: 100_000, Million: 1_000_000}
 }
 
 // Full is the default preset.
 func Full() Sizes {
 	return Sizes{Reps: 5, Keys: 100_000, OpTime: 3 * time.Second, NodeBig: 256 << 20, Small: 5000,
 		ClientBig: 1 << 30, MountSeq: 1 << 30, RandReads: 20_000, SmallFiles: 10_000, TreeFiles: 0,
-		ScaleEntries: 100_000, ScaleSample: 1000, ScaleFindKeys: 1_000_000}
+		ScaleEntries: 100_000, ScaleSample: 1000, ScaleFindKeys: 1_000_000, Million: 1_000_000}
 }
 
 // Tiny runs every workload once at minimal size, for the package's test.
 func Tiny() Sizes {
 	return Sizes{Reps: 1, Keys: 200, OpTime: 100 * time.Millisecond, NodeBig: 1 << 20, Small: 50,
 		ClientBig: 1 << 20, MountSeq: 4 << 20, RandReads: 200, SmallFiles: 50, TreeFiles: 50,
-		ScaleEntries: 2000, ScaleSample: 20, ScaleFindKeys: 1000}
+		ScaleEntries: 2000, ScaleSample: 20, ScaleFindKeys: 1000, Million: 5000}
 }
 
 // Config configures Run.
@@ -68,8 +72,14 @@ type Config struct {
 	// ($(go env GOROOT)/src); "" fails those rows.
 	GoSrc string
 	// Only names the sections to run ("tracker", "stord", "client",
-	// "mount", "scale"); nil runs all of them. Memory is always reported.
+	// "mount", "scale", "million"); nil runs all of them but million.
+	// Memory is always reported.
 	Only []string
+	// Million adds the million section (Sizes.Million files in the
+	// database, then the tracker's hot paths and memory at that size) to
+	// the sections Only selects. It is off by default: filling the
+	// database and measuring take about a minute more.
+	Million bool
 	// Progress receives one line per finished rep (nil: none).
 	Progress io.Writer
 	// Logger gets debug lines (default: discard).
@@ -129,9 +139,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sections := []struct {
 		name string
 		run  func(context.Context) error
-	}{{"tracker", r.tracker}, {"stord", r.storage}, {"client", r.client}, {"mount", r.fuse}, {"scale", r.scale}}
+	}{{"tracker", r.tracker}, {"stord", r.storage}, {"client", r.client}, {"mount", r.fuse}, {"scale", r.scale},
+		{"million", r.million}} // last: its million rows would slow the sections after it
 	for _, s := range sections {
-		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.name) {
+		if !cfg.selects(s.name) {
 			if s.name == "mount" {
 				r.mountSkip = fmt.Errorf("%w: mount section not selected", ErrSkipped)
 			}
@@ -150,6 +161,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.rep.Elapsed = time.Since(start).Seconds()
 	r.rep.Machine.Load[1] = loadAvg()
 	return r.rep, nil
+}
+
+// selects reports whether the run includes section: every section but
+// million when Only is empty, else those Only names; million also when
+// Million is set.
+func (cfg Config) selects(section string) bool {
+	switch {
+	case section == "million" && cfg.Million:
+		return true
+	case len(cfg.Only) > 0:
+		return slices.Contains(cfg.Only, section)
+	}
+	return section != "million"
 }
 
 // row appends a new row to the report.

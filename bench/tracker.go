@@ -52,22 +52,7 @@ func (r *runner) tracker(ctx context.Context) error {
 	hc := &http.Client{Transport: client.NewTransport(10 * time.Second)}
 	defer hc.CloseIdleConnections()
 	var seq atomic.Int64
-	store := func(size int) func(t *tconn, _ *rand.Rand) error {
-		body := r.pat[:size]
-		return func(t *tconn, _ *rand.Rand) error {
-			key := "c/" + strconv.FormatInt(seq.Add(1), 10)
-			res, err := t.do("create_open", map[string]string{"domain": benchDomain, "key": key, "class": benchClass, "fid": "0", "multi_dest": "1", "size": strconv.Itoa(size)})
-			if err != nil {
-				return err
-			}
-			path := res["path_1"]
-			if err := httpPut(ctx, hc, path, bytes.NewReader(body), int64(size)); err != nil {
-				return err
-			}
-			_, err = t.do("create_close", map[string]string{"domain": benchDomain, "key": key, "fid": res["fid"], "devid": res["devid_1"], "path": path, "size": strconv.Itoa(size)})
-			return err
-		}
-	}
+	store := func(size int) func(t *tconn, _ *rand.Rand) error { return r.storeOp(ctx, hc, "c/", &seq, size) }
 	// listPages pages through the preloaded keys, each connection with its
 	// own cursor, starting over after the last page.
 	listPages := func(size int) func(t *tconn, _ *rand.Rand) error {
@@ -94,7 +79,6 @@ func (r *runner) tracker(ctx context.Context) error {
 			return nil
 		}
 	}
-	noop := func(t *tconn, _ *rand.Rand) error { _, err := t.do("noop", nil); return err }
 	// The same load on a second tracker of the same database, without the
 	// get_paths cache: every request reads the file and its replicas.
 	uncached, stopUncached, err := r.c.extraTracker(r.cfg.Bin, r.cfg.DSN, r.cfg.DBUser, r.cfg.DBPass, "--get_paths_cache_ttl=0")
@@ -118,36 +102,69 @@ func (r *runner) tracker(ctx context.Context) error {
 		if tc.addr == "" {
 			continue // its tracker did not start
 		}
-		conns, err := r.dialN(ctx, tc.addr, tc.conns)
-		if err != nil {
-			tc.row.fail(err)
-			continue
-		}
-		for range r.sz.Reps {
-			ref, err := loop(conns, r.sz.OpTime, noop)
-			if tc.row == store4k && err == nil {
-				ref, err = r.localDurableRate(r.sz.OpTime)
-			}
-			if err == nil {
-				var v float64
-				v, err = loop(conns, r.sz.OpTime, tc.op)
-				if err == nil {
-					r.add(tc.row, v, ref)
-				}
-			}
-			if err != nil {
-				tc.row.fail(err)
-				break
-			}
-			if ctx.Err() != nil {
-				break
-			}
-		}
+		r.measure(ctx, tc.row, tc.addr, tc.conns, tc.op, tc.row == store4k)
+	}
+	return ctx.Err()
+}
+
+// noop is the reference request: a round trip that touches no state.
+func noop(t *tconn, _ *rand.Rand) error { _, err := t.do("noop", nil); return err }
+
+// measure opens n connections to the tracker at addr and runs Reps
+// samples of op on them, each right after a sample of its reference: noop
+// on the same connections, or with durableRef the local durable create
+// loop (localDurableRate). A failure is recorded in row and ends it.
+func (r *runner) measure(ctx context.Context, row *Row, addr string, n int, op func(*tconn, *rand.Rand) error, durableRef bool) {
+	conns, err := r.dialN(ctx, addr, n)
+	if err != nil {
+		row.fail(err)
+		return
+	}
+	defer func() {
 		for _, t := range conns {
 			t.close()
 		}
+	}()
+	for range r.sz.Reps {
+		ref, err := loop(conns, r.sz.OpTime, noop)
+		if durableRef && err == nil {
+			ref, err = r.localDurableRate(r.sz.OpTime)
+		}
+		if err == nil {
+			var v float64
+			v, err = loop(conns, r.sz.OpTime, op)
+			if err == nil {
+				r.add(row, v, ref)
+			}
+		}
+		if err != nil {
+			row.fail(err)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
 	}
-	return ctx.Err()
+}
+
+// storeOp returns a request loop body that stores one file of size
+// pattern bytes under a new key (prefix and the next seq) in the bench
+// class: create_open, one PUT to the first path, create_close.
+func (r *runner) storeOp(ctx context.Context, hc *http.Client, prefix string, seq *atomic.Int64, size int) func(*tconn, *rand.Rand) error {
+	body := r.pat[:size]
+	return func(t *tconn, _ *rand.Rand) error {
+		key := prefix + strconv.FormatInt(seq.Add(1), 10)
+		res, err := t.do("create_open", map[string]string{"domain": benchDomain, "key": key, "class": benchClass, "fid": "0", "multi_dest": "1", "size": strconv.Itoa(size)})
+		if err != nil {
+			return err
+		}
+		path := res["path_1"]
+		if err := httpPut(ctx, hc, path, bytes.NewReader(body), int64(size)); err != nil {
+			return err
+		}
+		_, err = t.do("create_close", map[string]string{"domain": benchDomain, "key": key, "fid": res["fid"], "devid": res["devid_1"], "path": path, "size": strconv.Itoa(size)})
+		return err
+	}
 }
 
 // preload stores Sizes.Keys tiny files through the client library with 8

@@ -41,6 +41,30 @@ func TestSuccessor(t *testing.T) {
 	}
 }
 
+// TestPrefixRange checks that the conditions carry one lower bound, the
+// tighter one: SQLite seeks on one and filters the other row by row.
+func TestPrefixRange(t *testing.T) {
+	for _, c := range []struct {
+		prefix, after string
+		wantQ         string
+		wantArgs      []any
+	}{
+		{"", "", "", nil},
+		{"dir/", "", " AND k >= ? AND k < ?", []any{"dir/", "dir0"}},
+		{"dir/", "dir/05", " AND k > ? AND k < ?", []any{"dir/05", "dir0"}},
+		{"dir/", "dir/", " AND k > ? AND k < ?", []any{"dir/", "dir0"}},
+		{"dir/", "a", " AND k >= ? AND k < ?", []any{"dir/", "dir0"}},
+		{"dir/", "zzz", " AND k > ? AND k < ?", []any{"zzz", "dir0"}},
+		{"", "dir/24", " AND k > ?", []any{"dir/24"}},
+		{"\xff", "", " AND k >= ?", []any{"\xff"}},
+	} {
+		q, args := prefixRange("", nil, "k", c.prefix, c.after)
+		if q != c.wantQ || !slices.Equal(args, c.wantArgs) {
+			t.Errorf("prefixRange(%q, %q) = %q %v; want %q %v", c.prefix, c.after, q, args, c.wantQ, c.wantArgs)
+		}
+	}
+}
+
 func TestDevIDs(t *testing.T) {
 	if got := joinDevIDs([]int{3, 1, 5}); got != "3,1,5" {
 		t.Errorf("joinDevIDs = %q", got)
