@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Usage is one device's /devN/usage file (§4), in the units of
@@ -18,6 +19,12 @@ type Usage struct {
 	Device    string // mount source, df's first column ("/dev/sdb1")
 	Disk      string // mount point, or docroot/devN when that is not a devN mount
 	Time      int64  // unix seconds
+	// ReadOnly reports that the file system is mounted read-only (a
+	// mogfs extension, the line "readonly: 1", written only then; the
+	// original tracker ignores keys it does not know). A kernel remounts a
+	// failing disk read-only; the tracker then stops sending it files at
+	// its next round instead of at its next write test.
+	ReadOnly bool
 }
 
 // MBUsed is the used space in MiB, rounded down as the original's int(used/1024).
@@ -33,8 +40,12 @@ func (u Usage) Format() string {
 	if u.Total > 0 {
 		pct = (u.Used*100 + u.Total - 1) / u.Total
 	}
-	return fmt.Sprintf("available: %d\ndevice: %s\ndisk: %s\ntime: %d\ntotal: %d\nuse: %d%%\nused: %d\n",
-		u.Available, u.Device, u.Disk, u.Time, u.Total, pct, u.Used)
+	ro := ""
+	if u.ReadOnly {
+		ro = "readonly: 1\n"
+	}
+	return fmt.Sprintf("available: %d\ndevice: %s\ndisk: %s\n%stime: %d\ntotal: %d\nuse: %d%%\nused: %d\n",
+		u.Available, u.Device, u.Disk, ro, u.Time, u.Total, pct, u.Used)
 }
 
 // ErrBadUsage is returned by ParseUsage when the usage file lacks a
@@ -46,8 +57,9 @@ var usageLine = regexp.MustCompile(`^(\w+)\s*:\s*(.+)$`)
 
 // ParseUsage parses a usage file as the original tracker does. Lines that
 // do not match `key: value` are ignored; "used" and "total" must be
-// present, numeric and non-zero (ErrBadUsage otherwise); "available",
-// "device", "disk" and "time" are read when present and well-formed.
+// present and numeric, and total non-zero (ErrBadUsage otherwise);
+// "available", "device", "disk" and "time" are read when present and
+// well-formed, and "readonly: 1" sets ReadOnly.
 func ParseUsage(b []byte) (Usage, error) {
 	fields := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -77,6 +89,7 @@ func ParseUsage(b []byte) (Usage, error) {
 	u.Available, _ = usageInt(fields, "available")
 	u.Time, _ = usageInt(fields, "time")
 	u.Device, u.Disk = fields["device"], fields["disk"]
+	u.ReadOnly = strings.TrimSpace(fields["readonly"]) == "1"
 	return u, nil
 }
 

@@ -58,7 +58,7 @@ func FuzzParseUsage(f *testing.F) {
 			}
 			return
 		}
-		if u.Used <= 0 || u.Total <= 0 {
+		if u.Used < 0 || u.Total <= 0 { // used is 0 on an empty file system
 			t.Fatalf("accepted non-positive usage %+v", u)
 		}
 	})
@@ -82,6 +82,25 @@ func TestUsageFormat(t *testing.T) {
 		got := Usage{Used: tc.used, Available: tc.avail, Total: tc.used + tc.avail}.Format()
 		if !strings.Contains(got, "\n"+tc.use+"\n") {
 			t.Errorf("Format(used=%d, avail=%d) = %q, want line %q", tc.used, tc.avail, got, tc.use)
+		}
+	}
+}
+
+// TestUsageReadOnly: the read-only flag is one extra line, in key order,
+// only when set, and survives a round trip; other values are not set.
+func TestUsageReadOnly(t *testing.T) {
+	u := Usage{Available: 0, Used: 10, Total: 10, Device: "tmpfs", Disk: "/d/dev1", Time: 1700000000, ReadOnly: true}
+	want := "available: 0\ndevice: tmpfs\ndisk: /d/dev1\nreadonly: 1\ntime: 1700000000\ntotal: 10\nuse: 100%\nused: 10\n"
+	if got := u.Format(); got != want {
+		t.Errorf("Format() =\n%s\nwant\n%s", got, want)
+	}
+	if back, err := ParseUsage([]byte(want)); err != nil || back != u {
+		t.Errorf("ParseUsage(Format()) = %+v, %v, want %+v", back, err, u)
+	}
+	for _, v := range []string{"0", "yes", ""} {
+		in := "used: 1\ntotal: 2\nreadonly: " + v + "\n"
+		if u, err := ParseUsage([]byte(in)); err != nil || u.ReadOnly {
+			t.Errorf("ParseUsage(%q) = ReadOnly %v, %v; want false", in, u.ReadOnly, err)
 		}
 	}
 }

@@ -16,8 +16,18 @@
 //     "size <uri>", "MD5 <uri>", "SHA-1 <uri>" and "watch", which streams
 //     per-device I/O utilisation computed from /proc/diskstats.
 //   - The usage writer: every 10 s each devN/usage file is rewritten
-//     atomically from statfs, in mogstored's "key: value" format (KiB), which
-//     the tracker's monitor fetches over HTTP.
+//     atomically from statfs, in mogstored's "key: value" format (KiB). The
+//     data port answers GET /devN/usage, which the tracker's monitor fetches
+//     every round, from statfs at that moment rather than from the file
+//     (serveUsage), with "readonly: 1" when the file system is mounted
+//     read-only: a full or read-only device, where the file cannot be
+//     rewritten, shows as such at the tracker's next round.
+//
+// A device fault is a status, never a partial file: a PUT that meets a
+// full or read-only file system (ENOSPC, EDQUOT, EROFS) answers 507 and
+// removes what it wrote, one to a missing device directory answers 404
+// "Base directory does not exist"; the client then tries its next
+// destination.
 //
 // With metrics_listen set (a mogfs extension; mogstored has no such
 // option) the node also serves Prometheus metrics at /metrics on that

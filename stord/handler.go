@@ -187,6 +187,9 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if p.Rel == "usage" && !p.Dir {
+		return h.serveUsage(w, r, p)
+	}
 	root, err := h.openDevice(p)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"mogfs/nodeproto"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,6 +86,16 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
+// readMounts reads this process's mount table; nil when it cannot.
+func readMounts() []mount {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	return parseMountinfo(f)
+}
+
 // mountFor returns the mount with the longest mount point containing path.
 func mountFor(mounts []mount, path string) (mount, bool) {
 	var best mount
@@ -118,6 +129,7 @@ func deviceUsage(docRoot, dev string, mounts []mount, now time.Time) (nodeproto.
 		Device:    "-",
 		Disk:      dir,
 		Time:      now.Unix(),
+		ReadOnly:  st.Flags&unix.ST_RDONLY != 0,
 	}
 	u.Total = u.Used + u.Available // reserved blocks excluded on purpose
 	real, err := filepath.EvalSymlinks(dir)
@@ -164,11 +176,7 @@ func updateUsage(docRoot string, log *slog.Logger) {
 		log.Warn("list devices", "docroot", docRoot, "err", err)
 		return
 	}
-	var mounts []mount
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		mounts = parseMountinfo(f)
-		f.Close()
-	}
+	mounts := readMounts()
 	now := time.Now()
 	for _, dev := range devs {
 		u, err := deviceUsage(docRoot, dev, mounts, now)
@@ -179,6 +187,30 @@ func updateUsage(docRoot string, log *slog.Logger) {
 			log.Warn("write usage", "device", dev, "err", err)
 		}
 	}
+}
+
+// serveUsage answers GET and HEAD of /devN/usage with the device's usage
+// measured now, in the usage file's format, instead of the file the usage
+// writer left. That file is up to UsageInterval old, and on a device that
+// is full or mounted read-only it cannot be rewritten at all, so it would
+// go on showing room just when the tracker must learn there is none: this
+// way the tracker's next round (every 2.5 s by default) sees a device fill
+// up or turn read-only. A device directory that is gone is ErrNoDevice
+// (404), as before. The file is still written for web servers other than
+// ours (server=none) and for people.
+func (h *Handler) serveUsage(w http.ResponseWriter, r *http.Request, p nodeproto.Path) error {
+	root, err := h.openDevice(p)
+	if err != nil {
+		return err
+	}
+	root.Close()
+	u, err := deviceUsage(h.docRoot, p.DevDir, readMounts(), time.Now())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(u.Format()))
+	return nil
 }
 
 // runUsage rewrites the usage files now and then every interval until ctx

@@ -306,6 +306,13 @@ func (m *Monitor) publishLocked() {
 	for id, d := range m.devices {
 		if u, ok := m.usage[id]; ok {
 			d.HaveUsage, d.MBTotal, d.MBUsed = true, u.MBTotal(), u.MBUsed()
+			if u.Time > 0 {
+				// As of the node's measurement, so that get_devices
+				// prefers it to the database's copy, written at most
+				// every usageWriteEvery: a device that fills up shows
+				// full within a round there too.
+				d.MBAsOf = time.Unix(u.Time, 0)
+			}
 		}
 		s.Devices[id] = d
 		o := m.obs[id]

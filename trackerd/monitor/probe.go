@@ -58,7 +58,7 @@ func (m *Monitor) probeHost(ctx context.Context, h meta.Host, devs []meta.Device
 		if u.Total > 0 {
 			r.usage[d.ID] = u
 		}
-		r.dev[d.ID] = m.checkWritable(ctx, h, d, prev[d.ID])
+		r.dev[d.ID] = m.checkWritable(ctx, h, d, prev[d.ID], u)
 	}
 	if hostDown {
 		r.reachable = false
@@ -98,17 +98,38 @@ func (m *Monitor) forgetWriteTest(devid int) {
 // checkWritable runs the write test and the Content-MD5 probe when due. A
 // device that was not known readable or writeable (new, or back from being
 // unreachable) is tested at once, so it is back within one round.
-func (m *Monitor) checkWritable(ctx context.Context, h meta.Host, d meta.Device, prev DevObs) DevObs {
+//
+// The usage u the node just sent settles two cases without a test, in the
+// round that first sees them rather than at the next test, up to
+// WriteTestEvery later (a mogfs extension; see Usage.ReadOnly): a file
+// system mounted read-only is readable at once, and a device with less
+// than MinFreeMB free keeps its state untested (ShouldGetNewFiles already
+// keeps files off it, and a test could only fail for want of room). Both
+// forget the last test, so the first round after the device recovers
+// tests it and it takes files again within that round.
+func (m *Monitor) checkWritable(ctx context.Context, h meta.Host, d meta.Device, prev DevObs, u nodeproto.Usage) DevObs {
 	if h.Status != "alive" || (d.Status != "alive" && d.Status != "drain") {
 		// readonly host or device: readable without a write test.
 		return DevObs{State: StateReadable, RejectBadMD5: prev.RejectBadMD5}
+	}
+	known := prev.State == StateWriteable || prev.State == StateReadable
+	noRoom := u.Total > 0 && u.MBTotal()-u.MBUsed() < m.cfg.MinFreeMB
+	if u.ReadOnly || (noRoom && known) {
+		m.forgetWriteTest(d.ID)
+		o := prev
+		if u.ReadOnly {
+			o = DevObs{State: StateReadable, RejectBadMD5: prev.RejectBadMD5}
+		}
+		if o.State != prev.State {
+			m.log.Warn("device state", "host", h.Name, "devid", d.ID, "observed_state", o.State, "reason", "file system mounted read-only")
+		}
+		return o
 	}
 	now := time.Now()
 	m.probeMu.Lock()
 	last, tested := m.lastWriteTest[d.ID]
 	mkcol := !m.mkcolDone[d.ID]
 	m.probeMu.Unlock()
-	known := prev.State == StateWriteable || prev.State == StateReadable
 	if known && tested && now.Sub(last) < m.cfg.WriteTestEvery {
 		return prev
 	}
