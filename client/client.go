@@ -37,9 +37,11 @@ const (
 type Config struct {
 	// Trackers are "host:port" addresses, tried in this order.
 	Trackers []string
-	// Timeout bounds each tracker request (connect, write, reply) and the
-	// wait for a storage node's response headers. Default 10s. A context
-	// deadline that is earlier wins.
+	// Timeout bounds each tracker request (connect, write, reply), and how
+	// long a transfer to or from a storage node may go without a byte
+	// moving (ErrNodeTimeout; the answer to a PUT gets Timeout plus the
+	// time to sync the body at 16 MiB/s). Default 10s. A context deadline
+	// that is earlier wins.
 	Timeout time.Duration
 	// HTTPClient moves file bodies. Default: a client over a keep-alive
 	// transport tuned for many parallel transfers to few hosts, without
@@ -130,6 +132,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		tr := NewTransport(c.timeout)
+		// The transfer watchdog (stall.go) bounds the wait for an answer,
+		// and unlike a fixed header timeout it gives a big upload its
+		// sync time.
+		tr.ResponseHeaderTimeout = 0
 		dial := tr.DialContext
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c.httpDials.Add(1)
@@ -157,8 +163,9 @@ func New(cfg Config) (*Client, error) {
 // with many idle connections per storage node (a node serves every device
 // on one host:port, and parallel transfers would otherwise churn sockets), no
 // proxy (storage nodes are on the local network), no gzip (bodies must arrive
-// byte for byte with their Content-Length), and a header timeout so a hung
-// node fails the attempt instead of the caller.
+// byte for byte with their Content-Length), and a header timeout (3×timeout)
+// so that a node that takes a request and never answers fails it. Client's
+// own transfers are bounded more tightly by their watchdog (ErrNodeTimeout).
 func NewTransport(timeout time.Duration) *http.Transport {
 	if timeout <= 0 {
 		timeout = DefaultTimeout

@@ -13,6 +13,14 @@ var ErrNoTrackers = errors.New("client: no tracker reachable")
 // saw.
 var ErrNoPaths = errors.New("client: no working path")
 
+// ErrNodeTimeout is returned, wrapped with the method and URL, when a
+// storage node stopped moving bytes for Config.Timeout during a transfer
+// (connecting, sending, awaiting its answer or sending a body): it is hung,
+// overloaded or cut off from us. Fetch and the store methods try the next
+// path or destination first, so the caller sees it only when all of them
+// failed, wrapped in ErrNoPaths; a later retry may find the node back.
+var ErrNodeTimeout = errors.New("client: storage node timed out")
+
 // ErrClosed is returned by requests made after Close.
 var ErrClosed = errors.New("client: closed")
 

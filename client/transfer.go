@@ -35,10 +35,14 @@ func (c *Client) Put(ctx context.Context, url string, body io.Reader, size int64
 // the transport resend the request when a kept-alive connection turns out to
 // be closed.
 func (c *Client) put(ctx context.Context, url string, body io.Reader, size int64, rewind func() io.Reader) error {
+	w := c.watch(ctx, http.MethodPut, url)
+	defer w.done()
 	if size == 0 {
 		body = http.NoBody
+	} else {
+		body = &upload{r: body, w: w}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, body)
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodPut, url, body)
 	if err != nil {
 		return fmt.Errorf("client: put %s: %w", url, err)
 	}
@@ -46,15 +50,16 @@ func (c *Client) put(ctx context.Context, url string, body io.Reader, size int64
 		req.ContentLength = size
 	}
 	if rewind != nil && size > 0 {
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(rewind()), nil }
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(&upload{r: rewind(), w: w}), nil }
 		// A PUT to a fid's path is idempotent; a nil header value marks
 		// it so for the transport without sending it.
 		req.Header["Idempotency-Key"] = nil
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: put: %w", err)
+		return fmt.Errorf("client: put: %w", w.err(err))
 	}
+	w.arm(w.limit)
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -270,8 +275,10 @@ func (e *writeError) Error() string { return e.err.Error() }
 
 // fetchFrom copies url from offset off to w.
 func (c *Client) fetchFrom(ctx context.Context, url string, off int64, w io.Writer) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	wd := c.watch(ctx, http.MethodGet, url)
+	req, err := http.NewRequestWithContext(wd.ctx, http.MethodGet, url, nil)
 	if err != nil {
+		wd.done()
 		return 0, err
 	}
 	if off > 0 {
@@ -279,24 +286,26 @@ func (c *Client) fetchFrom(ctx context.Context, url string, off int64, w io.Writ
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, err
+		wd.done()
+		return 0, wd.err(err)
 	}
-	defer resp.Body.Close()
+	wd.pause()
+	body := &download{body: resp.Body, w: wd}
+	defer body.Close()
 	switch {
 	case off > 0 && resp.StatusCode == http.StatusPartialContent:
 	case off > 0 && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		return 0, nil // the earlier path had already sent everything
 	case resp.StatusCode == http.StatusOK:
 		if off > 0 { // node ignored the Range: skip what we have
-			if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+			if _, err := io.CopyN(io.Discard, body, off); err != nil {
 				return 0, err
 			}
 		}
 	default:
 		return 0, &HTTPError{Method: http.MethodGet, URL: url, Status: resp.StatusCode}
 	}
-	n, err := copyBody(w, resp.Body)
-	return n, err
+	return copyBody(w, body)
 }
 
 // copyBufs recycles copyBody's buffers: a fresh 64 KiB per small fetch
@@ -335,8 +344,10 @@ func copyBody(w io.Writer, r io.Reader) (int64, error) {
 // (reads return io.EOF at once); near the end it is short. The caller closes
 // it.
 func (c *Client) ReadRange(ctx context.Context, url string, off, n int64) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	wd := c.watch(ctx, http.MethodGet, url)
+	req, err := http.NewRequestWithContext(wd.ctx, http.MethodGet, url, nil)
 	if err != nil {
+		wd.done()
 		return nil, fmt.Errorf("client: get %s: %w", url, err)
 	}
 	rng := "bytes=" + strconv.FormatInt(off, 10) + "-"
@@ -346,29 +357,32 @@ func (c *Client) ReadRange(ctx context.Context, url string, off, n int64) (io.Re
 	req.Header.Set("Range", rng)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("client: get: %w", err)
+		wd.done()
+		return nil, fmt.Errorf("client: get: %w", wd.err(err))
 	}
+	wd.pause()
+	body := &download{body: resp.Body, w: wd}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 	case http.StatusRequestedRangeNotSatisfiable:
-		resp.Body.Close()
+		body.Close()
 		return io.NopCloser(eofReader{}), nil
 	case http.StatusOK: // Range ignored: skip to off ourselves
-		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
-			resp.Body.Close()
+		if _, err := io.CopyN(io.Discard, body, off); err != nil {
+			body.Close()
 			if err == io.EOF {
 				return io.NopCloser(eofReader{}), nil
 			}
 			return nil, fmt.Errorf("client: get %s: %w", url, err)
 		}
 	default:
-		resp.Body.Close()
+		body.Close()
 		return nil, &HTTPError{Method: http.MethodGet, URL: url, Status: resp.StatusCode}
 	}
 	if n > 0 {
-		return limitedBody{Reader: io.LimitReader(resp.Body, n), Closer: resp.Body}, nil
+		return limitedBody{Reader: io.LimitReader(body, n), Closer: body}, nil
 	}
-	return resp.Body, nil
+	return body, nil
 }
 
 type eofReader struct{}

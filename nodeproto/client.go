@@ -157,3 +157,14 @@ func (c *Client) DigestGet(ctx context.Context, url string, hashtype int, size i
 func CopyTimeout(size int64) time.Duration {
 	return 45*time.Second + time.Duration(size>>20)*time.Second
 }
+
+// SyncRate is the slowest rate, in bytes per second, at which a node is
+// expected to make an upload durable: it fdatasyncs the file before it
+// answers the PUT, so the wait for that answer grows with the size.
+const SyncRate = 16 << 20
+
+// SyncAllowance is how much longer than its usual answer time a node may
+// take to answer a PUT of size bytes: the time to sync them at SyncRate.
+func SyncAllowance(size int64) time.Duration {
+	return time.Duration(size) * time.Second / SyncRate
+}
