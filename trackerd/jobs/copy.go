@@ -34,7 +34,7 @@ type copyResult struct {
 // httpCopy streams the replica from src to dst and verifies it (size by HEAD,
 // checksums as the class requires). It does not record the copy. Errors wrap
 // errSource or errDest to say which side failed.
-func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs) (copyResult, error) {
+func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs) (res copyResult, err error) {
 	ctx, cancel := context.WithTimeout(ctx, nodeproto.CopyTimeout(a.length))
 	defer cancel()
 	srcURL := "http://" + snap.GetHostPort(a.src) + nodeproto.FIDPath(a.src, a.fid)
@@ -45,6 +45,10 @@ func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs)
 	// (a PUT creates directories anyway).
 	j.nodes.Do(ctx, "MKCOL", "http://"+snap.HostPort(a.dst)+path.Dir(dstPath)+"/")
 
+	stall := newCopyStall(ctx, j.cfg.NodeTimeout, srcURL, dstURL)
+	defer stall.stop()
+	defer func() { err = stall.err(err) }()
+	ctx = stall.ctx
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srcURL, nil)
 	if err != nil {
 		return copyResult{}, fmt.Errorf("%w: %v", errSource, err)
@@ -80,7 +84,7 @@ func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs)
 		body = io.TeeReader(body, io.MultiWriter(ws...))
 	}
 	// The source must deliver exactly length bytes.
-	body = &exactReader{r: body, left: a.length}
+	body = stall.reader(&exactReader{r: body, left: a.length})
 
 	put, err := http.NewRequestWithContext(ctx, http.MethodPut, dstURL, body)
 	if err != nil {
@@ -94,6 +98,7 @@ func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs)
 		put.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(a.sum))
 	}
 	presp, err := j.nodes.HTTP.Do(put)
+	stall.answered()
 	if err != nil {
 		var se *sourceReadError
 		if errors.As(err, &se) {
@@ -114,7 +119,6 @@ func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs)
 	if err != nil || size != a.length {
 		return copyResult{}, fmt.Errorf("%w: HEAD %s after copy: size %d, want %d: %v", errDest, dstURL, size, a.length, err)
 	}
-	var res copyResult
 	if classH != nil {
 		res.classSum = classH.Sum(nil)
 		// Re-read the destination unless the node verified Content-MD5
