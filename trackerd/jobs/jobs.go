@@ -239,6 +239,7 @@ func (j *Jobs) Run(ctx context.Context) error {
 		reb := &Rebalancer{j: j, log: j.log.With("component", "rebalance")}
 		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueRebalance, reb.Process) })
 		start(j.Rebalance.RunInjector)
+		start((&hostBack{j: j, log: j.log.With("component", "replicate")}).Run)
 	}
 	if j.cfg.DeleteJobs > 0 {
 		start(func(ctx context.Context) { j.runQueue(ctx, meta.QueueDelete, del.Process) })

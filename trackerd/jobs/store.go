@@ -35,6 +35,7 @@ type Store interface {
 	QueueDepth(ctx context.Context, q meta.Queue) (int64, error)
 	RemoveFileOn(ctx context.Context, fid int64, devid int) error
 	Renew(ctx context.Context, q meta.Queue, fid int64, from time.Time, lease time.Duration) (time.Time, bool, error)
+	ReplicateNow(ctx context.Context) (int64, error)
 	Retry(ctx context.Context, q meta.Queue, fid int64, at time.Time) error
 	SetChecksum(ctx context.Context, fid int64, hashtype int, sum []byte) error
 	SetDeviceState(ctx context.Context, devid int, state string) error
