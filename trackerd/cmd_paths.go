@@ -88,10 +88,12 @@ func (fc *fileCmds) cmdGetPaths(r *request) (reply, error) {
 	if len(ids) > 1 {
 		order = weightedShuffle(items)
 	}
-	// ZoneLocal: paths in the client's network zone first. This follows
-	// the path cache, which holds devices and not an order, so clients in
-	// different zones share its entries.
-	order = snap.ZoneFirst(order, clientZone(snap, r.conn.ip))
+	// Slow hosts last (the monitor saw their probes answered far later
+	// than the others'), then ZoneLocal: paths in the client's network
+	// zone first, so a slow host in the client's zone still comes before
+	// the other zones. This follows the path cache, which holds devices
+	// and not an order, so clients in different zones share its entries.
+	order = snap.ZoneFirst(snap.SlowLast(order), clientZone(snap, r.conn.ip))
 	var paths, drain []string
 	backup := ""
 	verified := noverify

@@ -59,6 +59,7 @@ type Monitor struct {
 	obs      map[int]DevObs          // state and reject_bad_md5 (utilization comes from watchers)
 	usage    map[int]nodeproto.Usage // latest parsed usage per device
 	reach    map[int]bool            // host reachable in the last round
+	latency  map[int]time.Duration   // smoothed usage-probe latency of reachable hosts (latency.go)
 	started  uint64                  // rounds started
 	done     uint64                  // rounds completed
 	roundEnd chan struct{}           // closed and replaced when a round completes
@@ -118,6 +119,7 @@ func New(cfg Config) *Monitor {
 		obs:           map[int]DevObs{},
 		usage:         map[int]nodeproto.Usage{},
 		reach:         map[int]bool{},
+		latency:       map[int]time.Duration{},
 		roundEnd:      make(chan struct{}),
 		watchers:      map[string]*watcher{},
 		lastWriteTest: map[int]time.Time{},
@@ -288,6 +290,11 @@ func (m *Monitor) publishLocked() {
 	for id, r := range m.reach {
 		s.HostReachable[id] = r
 	}
+	s.HostLatency = make(map[int]time.Duration, len(m.latency))
+	for id, l := range m.latency {
+		s.HostLatency[id] = l
+	}
+	s.slow = slowHosts(s.HostLatency)
 	// Utilization counts only from the node the device belongs to.
 	util := map[int]string{}
 	for id, d := range m.devices {
@@ -381,6 +388,7 @@ func (m *Monitor) round(ctx context.Context) {
 	m.setTablesLocked(load, hosts, devs, zm)
 	hosts, devs = m.hosts, m.devices // a Refresh's newer tables, if it installed some meanwhile
 	m.reach = map[int]bool{}
+	latency := map[int]time.Duration{} // hosts unreachable or gone lose their history
 	for id := range m.obs {
 		// Devices no longer monitored lose their observation.
 		d := devs[id]
@@ -390,6 +398,9 @@ func (m *Monitor) round(ctx context.Context) {
 	}
 	for hid, r := range results {
 		m.reach[hid] = r.reachable
+		if r.reachable && r.latency > 0 {
+			latency[hid] = smoothLatency(m.latency[hid], r.latency)
+		}
 		for id, o := range r.dev {
 			m.obs[id] = o
 		}
@@ -397,6 +408,7 @@ func (m *Monitor) round(ctx context.Context) {
 			m.usage[id] = u
 		}
 	}
+	m.latency = latency
 	m.done++
 	m.publishLocked()
 	close(m.roundEnd)

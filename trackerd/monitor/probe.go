@@ -19,6 +19,7 @@ import (
 // hostResult is what one round learned about one host.
 type hostResult struct {
 	reachable bool
+	latency   time.Duration // the fastest usage probe that succeeded; 0: none
 	dev       map[int]DevObs
 	usage     map[int]nodeproto.Usage
 }
@@ -55,6 +56,9 @@ func (m *Monitor) probeHost(ctx context.Context, h meta.Host, devs []meta.Device
 			continue
 		}
 		r.reachable = true
+		if took := max(time.Since(start), time.Nanosecond); r.latency == 0 || took < r.latency {
+			r.latency = took
+		}
 		if u.Total > 0 {
 			r.usage[d.ID] = u
 		}

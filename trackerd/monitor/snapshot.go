@@ -3,6 +3,7 @@ package monitor
 import (
 	"net"
 	"strconv"
+	"time"
 
 	"mogfs/trackerd/meta"
 	"mogfs/trackerd/zones"
@@ -43,8 +44,12 @@ type Snapshot struct {
 	// zone_<name> server settings, as read in the last round or Refresh;
 	// nil when no zone is set.
 	Zones *zones.Map
+	// HostLatency is each reachable host's usage-probe latency, smoothed
+	// over rounds (latency.go).
+	HostLatency map[int]time.Duration
 
 	minFreeMB int64
+	slow      map[int]bool // hosts HostSlow reports
 }
 
 func (s *Snapshot) devHost(devid int) (meta.Device, meta.Host, bool) {
