@@ -39,9 +39,14 @@ type ClusterOpts struct {
 	DevSetup func(t testing.TB, devid int, dir string)
 	// NodeArgs are extra stord flags, for every node.
 	NodeArgs []string
+	// Netns runs each node in its own network namespace behind a veth
+	// pair (netns_test.go) instead of on a loopback address, so that a
+	// test can shape or cut its link. Needs root and iproute2.
+	Netns bool
 }
 
-// Node is one stord process on its own loopback IP with the default ports.
+// Node is one stord process on its own loopback IP (or, with
+// ClusterOpts.Netns, in its own network namespace) with the default ports.
 type Node struct {
 	IP      string
 	HTTP    string // ip:7500
@@ -49,6 +54,7 @@ type Node struct {
 	DevIDs  []int
 	HostID  int
 	Cmd     *exec.Cmd
+	Net     *Netns // the node's network namespace; nil: the root one
 }
 
 // Cluster is a running set of trackerd and stord processes.
@@ -95,8 +101,15 @@ func StartCluster(t testing.TB, o ClusterOpts) *Cluster {
 	c.StartTracker(t)
 	devid := 0
 	for i := range c.Opts.Nodes {
-		ip := testenv.LoopbackIP(t, 7500, 7501)
-		n := &Node{IP: ip, HTTP: ip + ":7500", Docroot: filepath.Join(dir, fmt.Sprintf("node%d", i+1))}
+		var ns *Netns
+		var ip string
+		if c.Opts.Netns {
+			ns = NewNetns(t)
+			ip = ns.NodeIP
+		} else {
+			ip = testenv.LoopbackIP(t, 7500, 7501)
+		}
+		n := &Node{IP: ip, HTTP: ip + ":7500", Docroot: filepath.Join(dir, fmt.Sprintf("node%d", i+1)), Net: ns}
 		for range c.Opts.DevsPerNode {
 			devid++
 			n.DevIDs = append(n.DevIDs, devid)
@@ -110,6 +123,19 @@ func StartCluster(t testing.TB, o ClusterOpts) *Cluster {
 		}
 		c.Nodes = append(c.Nodes, n)
 		c.StartNode(t, i)
+	}
+	if c.Opts.Netns {
+		// Stop the trackers before the namespaces go (cleanups run last
+		// first): with a node's link gone its address would route off
+		// the machine.
+		t.Cleanup(func() {
+			c.mu.Lock()
+			n := len(c.trackers)
+			c.mu.Unlock()
+			for i := range n {
+				c.StopTracker(t, i)
+			}
+		})
 	}
 	c.mustDo(t, "create_domain", map[string]string{"domain": c.Opts.Domain})
 	c.mustDo(t, "create_class", map[string]string{"domain": c.Opts.Domain, "class": c.Opts.Class, "mindevcount": strconv.Itoa(c.Opts.MinDevCount)})
@@ -268,8 +294,12 @@ func (c *Cluster) StopNode(t testing.TB, i int) {
 func (c *Cluster) StartNode(t testing.TB, i int) {
 	t.Helper()
 	n := c.Nodes[i]
-	n.Cmd = start(t, fmt.Sprintf("stord%d", i+1), filepath.Join(c.Bin, "stord"), append([]string{
-		"--httplisten", n.IP + ":7500", "--mgmtlisten", n.IP + ":7501", "--docroot", n.Docroot}, c.Opts.NodeArgs...)...)
+	bin, args := filepath.Join(c.Bin, "stord"), append([]string{
+		"--httplisten", n.IP + ":7500", "--mgmtlisten", n.IP + ":7501", "--docroot", n.Docroot}, c.Opts.NodeArgs...)
+	if n.Net != nil {
+		bin, args = n.Net.Exec(bin, args...) // ip execs stord: n.Cmd's PID is stord's
+	}
+	n.Cmd = start(t, fmt.Sprintf("stord%d", i+1), bin, args...)
 	testenv.WaitListening(t, n.HTTP, 15*time.Second)
 }
 
