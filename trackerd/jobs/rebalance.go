@@ -556,12 +556,12 @@ func (m *Rebalancer) move(ctx context.Context, job meta.Job) error {
 	if !reachable(pol, pl, rng) {
 		// Copies to these devices alone cannot place the file as its class
 		// wants once the source copy goes (say both targets share the host of
-		// its other copy): leave it where it is rather than copy in vain, and
-		// let the replicator look at it (it trims extra copies an earlier
-		// attempt may have made).
+		// its other copy): leave it where it is rather than copy in vain. (Not
+		// to the replicator either: it would move the file off the drained
+		// source to any device, past the policy's destinations and limits.)
 		m.log.Info("rebalance skips a file its destinations cannot place", "fid", f.FID, "devid", sdev, "targets", targets, "copies", pl.on)
 		m.j.stats.add("rebalance_skipped", 1)
-		return st.Enqueue(ctx, meta.Job{Queue: meta.QueueReplicate, FID: f.FID})
+		return nil
 	}
 	badSrc := map[int]bool{}
 	for {
