@@ -23,14 +23,9 @@ type Deleter struct {
 // reschedules the row with the original's delays.
 func (d *Deleter) Process(ctx context.Context, job meta.Job) {
 	st := d.j.cfg.Store
-	retry := func(after time.Duration) {
-		if err := st.Retry(ctx, meta.QueueDelete, job.FID, time.Now().Add(after)); err != nil && ctx.Err() == nil {
-			d.log.Warn("retry", "fid", job.FID, "err", err)
-		}
-	}
-	release, ok, err := d.j.fidLock(ctx, job.FID)
-	if err != nil || !ok {
-		retry(time.Second) // being replicated or checked right now
+	retry := func(after time.Duration) { d.j.retry(ctx, d.log, job, time.Now().Add(after)) }
+	release, ok := d.j.lockRow(ctx, d.log, job)
+	if !ok {
 		return
 	}
 	defer release()

@@ -496,6 +496,25 @@ func backoff(failcount int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*randFloat()))
 }
 
+// lockRow takes the lock of a queue row's fid; when someone else holds it
+// (delete, fsck, replication, another tracker) the row comes due again in
+// a second or two and ok is false.
+func (j *Jobs) lockRow(ctx context.Context, log *slog.Logger, job meta.Job) (release func(), ok bool) {
+	release, ok, err := j.fidLock(ctx, job.FID)
+	if err != nil || !ok {
+		j.retry(ctx, log, job, time.Now().Add(time.Second+time.Duration(rand.IntN(1000))*time.Millisecond))
+		return nil, false
+	}
+	return release, true
+}
+
+// retry reschedules a queue row at `at`, counting the failure.
+func (j *Jobs) retry(ctx context.Context, log *slog.Logger, job meta.Job, at time.Time) {
+	if err := j.cfg.Store.Retry(ctx, job.Queue, job.FID, at); err != nil && ctx.Err() == nil {
+		log.Warn("retry", "fid", job.FID, "err", err)
+	}
+}
+
 // fidLock takes the per-fid exclusion shared by replicate, delete and fsck.
 func (j *Jobs) fidLock(ctx context.Context, fid int64) (release func(), ok bool, err error) {
 	return j.cfg.Store.TryLock(ctx, fidLockName(fid), 10*time.Minute)

@@ -477,13 +477,12 @@ type Rebalancer struct {
 // retried with backoff otherwise.
 func (m *Rebalancer) Process(ctx context.Context, job meta.Job) {
 	st := m.j.cfg.Store
-	release, ok, err := m.j.fidLock(ctx, job.FID)
-	if err != nil || !ok {
-		m.retryAt(ctx, job, time.Now().Add(time.Second+time.Duration(rand.IntN(1000))*time.Millisecond))
+	release, ok := m.j.lockRow(ctx, m.log, job)
+	if !ok {
 		return
 	}
 	defer release()
-	err = m.move(ctx, job)
+	err := m.move(ctx, job)
 	if ctx.Err() != nil {
 		return // the lease brings the row back
 	}
@@ -491,17 +490,11 @@ func (m *Rebalancer) Process(ctx context.Context, job meta.Job) {
 		m.log.Warn("rebalance move", "fid", job.FID, "devid", job.FromDevID, "failcount", job.FailCount, "err", err)
 		m.j.reportErr("rebalance", job.FID, job.FromDevID, err)
 		m.j.stats.add("rebalance_failed", 1)
-		m.retryAt(ctx, job, time.Now().Add(backoff(job.FailCount)))
+		m.j.retry(ctx, m.log, job, time.Now().Add(backoff(job.FailCount)))
 		return
 	}
 	if err := st.Finish(ctx, meta.QueueRebalance, job.FID); err != nil {
 		m.log.Warn("finish", "fid", job.FID, "err", err)
-	}
-}
-
-func (m *Rebalancer) retryAt(ctx context.Context, job meta.Job, at time.Time) {
-	if err := m.j.cfg.Store.Retry(ctx, meta.QueueRebalance, job.FID, at); err != nil && ctx.Err() == nil {
-		m.log.Warn("retry", "fid", job.FID, "err", err)
 	}
 }
 

@@ -27,10 +27,8 @@ type Replicator struct {
 // otherwise reschedule it with backoff (never spinning).
 func (r *Replicator) Process(ctx context.Context, job meta.Job) {
 	st := r.j.cfg.Store
-	release, ok, err := r.j.fidLock(ctx, job.FID)
-	if err != nil || !ok {
-		// Someone else (delete, fsck, another tracker) works on this fid.
-		r.retryAt(ctx, job, time.Now().Add(time.Second+time.Duration(rand.IntN(1000))*time.Millisecond))
+	release, ok := r.j.lockRow(ctx, r.log, job)
+	if !ok {
 		return
 	}
 	defer release()
@@ -44,24 +42,18 @@ func (r *Replicator) Process(ctx context.Context, job meta.Job) {
 		r.log.Warn("no copy of fid anywhere; giving up until replicate_now", "fid", job.FID)
 		r.j.reportErr("replicate", job.FID, 0, err)
 		r.j.stats.add("replicate_failed", 1)
-		r.retryAt(ctx, job, endOfTime)
+		r.j.retry(ctx, r.log, job, endOfTime)
 	case err != nil:
 		r.log.Warn("replicate", "fid", job.FID, "failcount", job.FailCount, "err", err)
 		r.j.reportErr("replicate", job.FID, 0, err)
 		r.j.stats.add("replicate_failed", 1)
-		r.retryAt(ctx, job, time.Now().Add(backoff(job.FailCount)))
+		r.j.retry(ctx, r.log, job, time.Now().Add(backoff(job.FailCount)))
 	case !done:
-		r.retryAt(ctx, job, time.Now().Add(backoff(job.FailCount)))
+		r.j.retry(ctx, r.log, job, time.Now().Add(backoff(job.FailCount)))
 	default:
 		if err := st.Finish(ctx, meta.QueueReplicate, job.FID); err != nil {
 			r.log.Warn("finish", "fid", job.FID, "err", err)
 		}
-	}
-}
-
-func (r *Replicator) retryAt(ctx context.Context, job meta.Job, at time.Time) {
-	if err := r.j.cfg.Store.Retry(ctx, meta.QueueReplicate, job.FID, at); err != nil && ctx.Err() == nil {
-		r.log.Warn("retry", "fid", job.FID, "err", err)
 	}
 }
 
