@@ -36,13 +36,13 @@ func (c *Client) Put(ctx context.Context, url string, body io.Reader, size int64
 // be closed.
 func (c *Client) put(ctx context.Context, url string, body io.Reader, size int64, rewind func() io.Reader) error {
 	w := c.watch(ctx, http.MethodPut, url)
-	defer w.done()
+	defer w.Done()
 	if size == 0 {
 		body = http.NoBody
 	} else {
 		body = &upload{r: body, w: w}
 	}
-	req, err := http.NewRequestWithContext(w.ctx, http.MethodPut, url, body)
+	req, err := http.NewRequestWithContext(w.Context(), http.MethodPut, url, body)
 	if err != nil {
 		return fmt.Errorf("client: put %s: %w", url, err)
 	}
@@ -59,7 +59,7 @@ func (c *Client) put(ctx context.Context, url string, body io.Reader, size int64
 	if err != nil {
 		return fmt.Errorf("client: put: %w", w.err(err))
 	}
-	w.arm(w.limit)
+	w.Arm(w.limit)
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -276,9 +276,9 @@ func (e *writeError) Error() string { return e.err.Error() }
 // fetchFrom copies url from offset off to w.
 func (c *Client) fetchFrom(ctx context.Context, url string, off int64, w io.Writer) (int64, error) {
 	wd := c.watch(ctx, http.MethodGet, url)
-	req, err := http.NewRequestWithContext(wd.ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(wd.Context(), http.MethodGet, url, nil)
 	if err != nil {
-		wd.done()
+		wd.Done()
 		return 0, err
 	}
 	if off > 0 {
@@ -286,10 +286,10 @@ func (c *Client) fetchFrom(ctx context.Context, url string, off int64, w io.Writ
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		wd.done()
+		wd.Done()
 		return 0, wd.err(err)
 	}
-	wd.pause()
+	wd.Pause()
 	body := &download{body: resp.Body, w: wd}
 	defer body.Close()
 	switch {
@@ -345,9 +345,9 @@ func copyBody(w io.Writer, r io.Reader) (int64, error) {
 // it.
 func (c *Client) ReadRange(ctx context.Context, url string, off, n int64) (io.ReadCloser, error) {
 	wd := c.watch(ctx, http.MethodGet, url)
-	req, err := http.NewRequestWithContext(wd.ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(wd.Context(), http.MethodGet, url, nil)
 	if err != nil {
-		wd.done()
+		wd.Done()
 		return nil, fmt.Errorf("client: get %s: %w", url, err)
 	}
 	rng := "bytes=" + strconv.FormatInt(off, 10) + "-"
@@ -357,10 +357,10 @@ func (c *Client) ReadRange(ctx context.Context, url string, off, n int64) (io.Re
 	req.Header.Set("Range", rng)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		wd.done()
+		wd.Done()
 		return nil, fmt.Errorf("client: get: %w", wd.err(err))
 	}
-	wd.pause()
+	wd.Pause()
 	body := &download{body: resp.Body, w: wd}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:

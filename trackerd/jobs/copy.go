@@ -46,9 +46,9 @@ func (j *Jobs) httpCopy(ctx context.Context, snap *monitor.Snapshot, a copyArgs)
 	j.nodes.Do(ctx, "MKCOL", "http://"+snap.HostPort(a.dst)+path.Dir(dstPath)+"/")
 
 	stall := newCopyStall(ctx, j.cfg.NodeTimeout, srcURL, dstURL)
-	defer stall.stop()
+	defer stall.Done()
 	defer func() { err = stall.err(err) }()
-	ctx = stall.ctx
+	ctx = stall.Context()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srcURL, nil)
 	if err != nil {
 		return copyResult{}, fmt.Errorf("%w: %v", errSource, err)

@@ -21,28 +21,24 @@ import (
 // ended the destination gets the limit plus the time to sync it
 // (nodeproto.SyncAllowance) to answer.
 type copyStall struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	limit  time.Duration
+	*nodeproto.Stall
+	limit time.Duration
 	// inSource says we wait on the source: for its answer to the GET,
 	// then while a read of its body is in progress.
 	inSource atomic.Bool
 }
 
 // newCopyStall arms the stall timer over ctx; the caller reads the source
-// body through reader and calls stop when the copy is over.
+// body through reader and calls Done when the copy is over.
 func newCopyStall(ctx context.Context, limit time.Duration, srcURL, dstURL string) *copyStall {
 	s := &copyStall{limit: limit}
 	s.inSource.Store(true)
-	s.ctx, s.cancel = context.WithCancelCause(ctx)
-	s.timer = time.AfterFunc(limit, func() {
+	s.Stall = nodeproto.NewStall(ctx, limit, func(armed time.Duration) error {
 		// Whichever side we were waiting on stopped.
 		if s.inSource.Load() {
-			s.cancel(fmt.Errorf("%w: GET %s: %w: nothing received for %v", errSource, srcURL, errStalled, limit))
-		} else {
-			s.cancel(fmt.Errorf("%w: PUT %s: %w: nothing taken for %v", errDest, dstURL, errStalled, limit))
+			return fmt.Errorf("%w: GET %s: %w: nothing received for %v", errSource, srcURL, errStalled, armed)
 		}
+		return fmt.Errorf("%w: PUT %s: %w: nothing taken for %v", errDest, dstURL, errStalled, armed)
 	})
 	return s
 }
@@ -52,22 +48,11 @@ var errStalled = errors.New("stalled")
 
 // answered stops the timer once the destination has answered the PUT;
 // what follows (HEAD, digest) has its own timeouts.
-func (s *copyStall) answered() { s.timer.Stop() }
-
-// stop releases the timer and the context.
-func (s *copyStall) stop() {
-	s.timer.Stop()
-	s.cancel(nil)
-}
+func (s *copyStall) answered() { s.Pause() }
 
 // err returns the stall's error, which says which side stopped, in place
 // of the cancellation it caused.
-func (s *copyStall) err(err error) error {
-	if cause := context.Cause(s.ctx); err != nil && errors.Is(cause, errStalled) {
-		return cause
-	}
-	return err
-}
+func (s *copyStall) err(err error) error { return s.Err(err, errStalled) }
 
 // reader wraps the source body, once the source has answered: from then
 // on we wait on the destination except inside a read.
@@ -89,11 +74,11 @@ func (sr *stallReader) Read(p []byte) (int, error) {
 	sr.n += int64(n)
 	switch err {
 	case nil:
-		sr.s.timer.Reset(sr.s.limit)
+		sr.s.Arm(sr.s.limit)
 	case io.EOF:
-		sr.s.timer.Reset(sr.s.limit + nodeproto.SyncAllowance(sr.n))
+		sr.s.Arm(sr.s.limit + nodeproto.SyncAllowance(sr.n))
 	default:
-		sr.s.timer.Stop() // a failure the copy reports itself
+		sr.s.Pause() // a failure the copy reports itself
 	}
 	return n, err
 }
