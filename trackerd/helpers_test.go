@@ -154,6 +154,13 @@ func startNode(tb testing.TB, devids ...int) *node {
 // serves.
 func startNodeWith(tb testing.TB, edit func(*stord.Handler), devids ...int) *node {
 	tb.Helper()
+	return startNodeWrapped(tb, func(h *stord.Handler) http.Handler { edit(h); return h }, devids...)
+}
+
+// startNodeWrapped is startNode whose handler wrap may put behind its own
+// (a delay, a fault).
+func startNodeWrapped(tb testing.TB, wrap func(*stord.Handler) http.Handler, devids ...int) *node {
+	tb.Helper()
 	root := tb.TempDir()
 	for _, id := range devids {
 		dir := filepath.Join(root, fmt.Sprintf("dev%d", id))
@@ -170,9 +177,7 @@ func startNodeWith(tb testing.TB, edit func(*stord.Handler), devids ...int) *nod
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := stord.NewHandler(root, nil)
-	edit(h)
-	srv := httptest.NewUnstartedServer(h)
+	srv := httptest.NewUnstartedServer(wrap(stord.NewHandler(root, nil)))
 	srv.Listener.Close()
 	srv.Listener = l
 	srv.Start()

@@ -102,8 +102,9 @@ func weightedShuffle(items []weighted) []int {
 // pickDevices chooses up to n devices for a new file (behaviours.md §4):
 // devices with room for size (when known), that should get new files,
 // the 20 with most free space, in a random order weighted by free space,
-// those in the client's network zone first (the ZoneLocal plugin; zone ""
-// for none), on distinct hosts first. Unlike the original (whose
+// those of hosts the monitor sees slow last, those in the client's network
+// zone first (the ZoneLocal plugin; zone "" for none), on distinct hosts
+// first. Unlike the original (whose
 // distinct-host check compares devids with hostids, see
 // tracker-protocol.md §3.1) we enforce distinct hosts, and only then fill
 // up with further devices of hosts already chosen so that a client still
@@ -150,7 +151,7 @@ func pickDevices(s *monitor.Snapshot, size int64, n int, zone string) []int {
 	for i, id := range ok {
 		items[i] = weighted{id, 100 * s.PercentFree(id)}
 	}
-	order := s.ZoneFirst(weightedShuffle(items), zone)
+	order := s.ZoneFirst(s.SlowLast(weightedShuffle(items)), zone)
 	var picked []int
 	hosts := map[int]bool{}
 	for _, id := range order {
