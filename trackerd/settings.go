@@ -245,19 +245,11 @@ func ConfigFromSet(s *config.Set) (Config, error) {
 	c.WriteTestInterval = getd("write_test_interval")
 	c.MetricsListen = s.String("metrics_listen")
 	c.NoExtensions = !s.Bool("mogfs_extensions")
-	for _, f := range strings.FieldsFunc(s.String("admin_allow"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		pfx, err := netip.ParsePrefix(f)
-		if err != nil {
-			if a, aerr := netip.ParseAddr(f); aerr == nil {
-				pfx, err = a.Prefix(a.BitLen())
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("admin_allow %q: want CIDRs such as 10.0.0.0/8", f))
-			continue
-		}
-		c.AdminAllow = append(c.AdminAllow, pfx.Masked())
+	allow, err := zones.ParseNets(s.String("admin_allow"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("admin_allow: %w (want CIDRs such as 10.0.0.0/8)", err))
 	}
+	c.AdminAllow = allow
 	if ln := strings.TrimSpace(s.String("local_network")); ln != "" {
 		pfxs, err := zones.ParseNets(ln)
 		if err != nil || len(pfxs) != 1 {

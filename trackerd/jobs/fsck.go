@@ -32,20 +32,30 @@ func (f *Fsck) intSetting(ctx context.Context, key string) (int64, error) {
 }
 
 func (f *Fsck) set(ctx context.Context, kv ...string) error {
+	return setSettings(ctx, f.store, "fsck", kv...)
+}
+
+func (f *Fsck) dbNow(ctx context.Context) string { return strconv.FormatInt(dbNow(ctx, f.store), 10) }
+
+// setSettings stores key, value pairs of the server settings that hold a
+// control's state (fsck_*, rebal_*); what names the control in errors.
+func setSettings(ctx context.Context, st Store, what string, kv ...string) error {
 	for i := 0; i+1 < len(kv); i += 2 {
-		if err := f.store.SetSetting(ctx, kv[i], kv[i+1]); err != nil {
-			return fmt.Errorf("jobs: fsck setting %s: %w", kv[i], err)
+		if err := st.SetSetting(ctx, kv[i], kv[i+1]); err != nil {
+			return fmt.Errorf("jobs: %s setting %s: %w", what, kv[i], err)
 		}
 	}
 	return nil
 }
 
-func (f *Fsck) dbNow(ctx context.Context) string {
-	t, err := f.store.Now(ctx)
+// dbNow is the database's unix time (this host's if it cannot be read),
+// the clock the original's state settings use.
+func dbNow(ctx context.Context, st Store) int64 {
+	t, err := st.Now(ctx)
 	if err != nil {
 		t = time.Now()
 	}
-	return strconv.FormatInt(t.Unix(), 10)
+	return t.Unix()
 }
 
 // Start begins (or resumes) fsck on this tracker (fsck_start): it fails with

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	"mogfs/trackerd/meta"
@@ -55,12 +54,7 @@ func (rb *Rebalance) setting(ctx context.Context, key string) (string, error) {
 }
 
 func (rb *Rebalance) set(ctx context.Context, kv ...string) error {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if err := rb.j.cfg.Store.SetSetting(ctx, kv[i], kv[i+1]); err != nil {
-			return fmt.Errorf("jobs: rebalance setting %s: %w", kv[i], err)
-		}
-	}
-	return nil
+	return setSettings(ctx, rb.j.cfg.Store, "rebalance", kv...)
 }
 
 func (rb *Rebalance) running(ctx context.Context) (bool, error) {
@@ -227,13 +221,7 @@ func (rb *Rebalance) Status(ctx context.Context) (string, error) {
 	return s, err
 }
 
-func (rb *Rebalance) now(ctx context.Context) int64 {
-	t, err := rb.j.cfg.Store.Now(ctx)
-	if err != nil {
-		t = time.Now()
-	}
-	return t.Unix()
-}
+func (rb *Rebalance) now(ctx context.Context) int64 { return dbNow(ctx, rb.j.cfg.Store) }
 
 // load reads the stored policy and state; a run started without a state
 // (rebal_host set by hand or by another tracker version) starts afresh.
@@ -296,14 +284,6 @@ func (rb *Rebalance) RunInjector(ctx context.Context) {
 	rb.j.every(ctx, rb.j.cfg.Poll, log, "rebalance", func(ctx context.Context) error { return rb.inject(ctx, log) })
 }
 
-func (rb *Rebalance) intSetting(ctx context.Context, key string, def int) int {
-	v, err := rb.setting(ctx, key)
-	if n, perr := strconv.Atoi(v); err == nil && perr == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
 // inject is one injector run under the rebalance lock.
 func (rb *Rebalance) inject(ctx context.Context, log *slog.Logger) error {
 	if run, err := rb.running(ctx); err != nil || !run {
@@ -327,10 +307,10 @@ func (rb *Rebalance) inject(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	depth, err := rb.j.cfg.Store.QueueDepth(ctx, meta.QueueRebalance)
-	if err != nil || depth >= int64(rb.intSetting(ctx, "queue_size_for_rebal", defRebalQueueMax)) {
+	if err != nil || depth >= settingInt(ctx, rb.j.cfg.Store, "queue_size_for_rebal", defRebalQueueMax) {
 		return err
 	}
-	jobs, more, err := rb.next(ctx, &st, p, rb.intSetting(ctx, "queue_rate_for_rebal", defRebalQueueInject))
+	jobs, more, err := rb.next(ctx, &st, p, int(settingInt(ctx, rb.j.cfg.Store, "queue_rate_for_rebal", defRebalQueueInject)))
 	if err != nil {
 		return err
 	}
@@ -566,7 +546,7 @@ func (m *Rebalancer) move(ctx context.Context, job meta.Job) error {
 			return fmt.Errorf("no suitable destination devices available among %v (copies counted on %v)", targets, pl.on)
 		}
 		dst := append(ideal, desperate...)[0]
-		src, ok := m.source(snap, devids, badSrc, sdev)
+		src, ok := m.j.pickSource(snap, devids, badSrc, sdev) // the copy being moved first
 		if !ok {
 			return errors.New("no readable copy")
 		}
@@ -621,17 +601,4 @@ func reachable(pol Policy, pl placement, rng *rand.Rand) bool {
 		pl.on = append(pl.on, append(ideal, desperate...)[0])
 	}
 	return false
-}
-
-// source prefers the copy being moved, then any other readable copy.
-func (m *Rebalancer) source(snap *monitor.Snapshot, devids []int, bad map[int]bool, sdev int) (int, bool) {
-	if !bad[sdev] && snap.ShouldReadFrom(sdev) {
-		return sdev, true
-	}
-	for _, d := range devids {
-		if !bad[d] && d != sdev && snap.ShouldReadFrom(d) {
-			return d, true
-		}
-	}
-	return 0, false
 }

@@ -117,7 +117,7 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 		// ZoneLocal: among equals, a copy in the tracker's own zone first.
 		local := r.j.localZone(snap)
 		dst := append(snap.ZoneFirst(ideal, local), snap.ZoneFirst(desperate, local)...)[0]
-		src, ok := r.pickSource(snap, devids, badSrc, job.FromDevID)
+		src, ok := r.j.pickSource(snap, devids, badSrc, job.FromDevID)
 		if !ok {
 			r.log.Debug("no readable source for fid", "fid", f.FID)
 			return false, nil
@@ -167,7 +167,7 @@ func (j *Jobs) localZone(snap *monitor.Snapshot) string {
 
 // pickSource returns a readable device holding the file, preferring the row's
 // fromdevid, then the device with the most free space (least busy guess).
-func (r *Replicator) pickSource(snap *monitor.Snapshot, devids []int, bad map[int]bool, prefer int) (int, bool) {
+func (j *Jobs) pickSource(snap *monitor.Snapshot, devids []int, bad map[int]bool, prefer int) (int, bool) {
 	var ok []int
 	for _, d := range devids {
 		if !bad[d] && snap.ShouldReadFrom(d) {
