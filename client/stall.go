@@ -14,20 +14,19 @@ import (
 // nodeproto.Stall for why the transport's own timeouts do not do it), so
 // Fetch and the store methods go on to the next path or destination.
 
-// watchdog is the transfer's nodeproto.Stall with the client's limit. It
+// watchdog is the transfer's nodeproto.Stall at the client's timeout. It
 // is armed only while we wait on the node (connecting, sending, awaiting
 // the answer, reading the body) and paused while we wait on the caller
 // (the reader of an upload, the writer a download goes to, a ReadRange
 // consumer between reads), so a slow caller never trips it.
 type watchdog struct {
 	*nodeproto.Stall
-	limit time.Duration
 }
 
 // watch derives the transfer's context from ctx and arms the watchdog.
 // The caller must call Done when the transfer is over.
 func (c *Client) watch(ctx context.Context, method, url string) *watchdog {
-	return &watchdog{limit: c.timeout, Stall: nodeproto.NewStall(ctx, c.timeout, func(armed time.Duration) error {
+	return &watchdog{Stall: nodeproto.NewStall(ctx, c.timeout, func(armed time.Duration) error {
 		return fmt.Errorf("%s %s: %w (nothing moved for %v)", method, url, ErrNodeTimeout, armed)
 	})}
 }
@@ -49,11 +48,7 @@ func (u *upload) Read(p []byte) (int, error) {
 	u.w.Pause()
 	n, err := u.r.Read(p)
 	u.n += int64(n)
-	if err == io.EOF {
-		u.w.Arm(u.w.limit + nodeproto.SyncAllowance(u.n))
-	} else {
-		u.w.Arm(u.w.limit)
-	}
+	u.w.Progress(u.n, err == io.EOF)
 	return n, err
 }
 
@@ -65,7 +60,7 @@ type download struct {
 }
 
 func (d *download) Read(p []byte) (int, error) {
-	d.w.Arm(d.w.limit)
+	d.w.Progress(0, false)
 	n, err := d.body.Read(p)
 	d.w.Pause()
 	if err != nil && err != io.EOF {

@@ -59,7 +59,7 @@ func (c *Client) put(ctx context.Context, url string, body io.Reader, size int64
 	if err != nil {
 		return fmt.Errorf("client: put: %w", w.err(err))
 	}
-	w.Arm(w.limit)
+	w.Progress(0, false)
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {

@@ -20,14 +20,15 @@ type Stall struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
-	armed  atomic.Int64 // the duration last armed, for the cause
+	limit  time.Duration // the countdown NewStall set, which Progress re-arms
+	armed  atomic.Int64  // the duration last armed, for the cause
 }
 
 // NewStall derives the transfer's context from ctx and arms the countdown
 // at d; cause makes the error the context is cancelled with, from the
 // duration last armed. The caller must call Done when the transfer is over.
 func NewStall(ctx context.Context, d time.Duration, cause func(armed time.Duration) error) *Stall {
-	s := &Stall{}
+	s := &Stall{limit: d}
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
 	s.armed.Store(int64(d))
 	s.timer = time.AfterFunc(d, func() { s.cancel(cause(time.Duration(s.armed.Load()))) })
@@ -41,6 +42,17 @@ func (s *Stall) Context() context.Context { return s.ctx }
 func (s *Stall) Arm(d time.Duration) {
 	s.armed.Store(int64(d))
 	s.timer.Reset(d)
+}
+
+// Progress re-arms the countdown after bytes moved: at the limit NewStall
+// set, or, once a body of sent bytes has ended, at the limit plus the time
+// a node may take to sync that many (SyncAllowance).
+func (s *Stall) Progress(sent int64, ended bool) {
+	if ended {
+		s.Arm(s.limit + SyncAllowance(sent))
+		return
+	}
+	s.Arm(s.limit)
 }
 
 // Pause stops the countdown until the next Arm.

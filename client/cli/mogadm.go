@@ -453,19 +453,26 @@ func (a *adm) classList(ctx context.Context) error {
 }
 
 func (a *adm) settingsList(ctx context.Context) error {
+	// As the original: the rebal_* keys are rebalance settings'.
+	return a.printSettings(ctx, func(k string) bool { return !strings.HasPrefix(k, "rebal") })
+}
+
+// printSettings prints the server settings keep selects as the original
+// does, "%25s = %s" sorted by key.
+func (a *adm) printSettings(ctx context.Context, keep func(string) bool) error {
 	ss, err := a.c.ServerSettings(ctx)
 	if err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(ss))
 	for k := range ss {
-		keys = append(keys, k)
+		if keep(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !strings.HasPrefix(k, "rebal") { // as the original: see rebalance settings
-			fmt.Fprintf(a.out, "%25s = %s\n", k, ss[k])
-		}
+		fmt.Fprintf(a.out, "%25s = %s\n", k, ss[k])
 	}
 	return nil
 }

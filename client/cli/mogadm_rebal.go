@@ -80,21 +80,7 @@ func (a *adm) rebalanceStatus(ctx context.Context) error {
 }
 
 func (a *adm) rebalanceSettings(ctx context.Context) error {
-	ss, err := a.c.ServerSettings(ctx)
-	if err != nil {
-		return err
-	}
-	keys := make([]string, 0, len(ss))
-	for k := range ss {
-		if strings.HasPrefix(k, "rebal_") && k != "rebal_state" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(a.out, "%25s = %s\n", k, ss[k])
-	}
-	return nil
+	return a.printSettings(ctx, func(k string) bool { return strings.HasPrefix(k, "rebal_") && k != "rebal_state" })
 }
 
 // sortedFields splits s at sep, drops empty fields and sorts the rest as

@@ -22,7 +22,6 @@ import (
 // (nodeproto.SyncAllowance) to answer.
 type copyStall struct {
 	*nodeproto.Stall
-	limit time.Duration
 	// inSource says we wait on the source: for its answer to the GET,
 	// then while a read of its body is in progress.
 	inSource atomic.Bool
@@ -31,7 +30,7 @@ type copyStall struct {
 // newCopyStall arms the stall timer over ctx; the caller reads the source
 // body through reader and calls Done when the copy is over.
 func newCopyStall(ctx context.Context, limit time.Duration, srcURL, dstURL string) *copyStall {
-	s := &copyStall{limit: limit}
+	s := &copyStall{}
 	s.inSource.Store(true)
 	s.Stall = nodeproto.NewStall(ctx, limit, func(armed time.Duration) error {
 		// Whichever side we were waiting on stopped.
@@ -74,9 +73,9 @@ func (sr *stallReader) Read(p []byte) (int, error) {
 	sr.n += int64(n)
 	switch err {
 	case nil:
-		sr.s.Arm(sr.s.limit)
+		sr.s.Progress(sr.n, false)
 	case io.EOF:
-		sr.s.Arm(sr.s.limit + nodeproto.SyncAllowance(sr.n))
+		sr.s.Progress(sr.n, true)
 	default:
 		sr.s.Pause() // a failure the copy reports itself
 	}

@@ -295,6 +295,14 @@ func (m *Monitor) publishLocked() {
 		s.HostLatency[id] = l
 	}
 	s.slow = slowHosts(s.HostLatency)
+	if s.Zones != nil {
+		// get_paths, create_open and the policies ask per device: parse
+		// each host's address once here, not on every request.
+		s.hostZone = make(map[int]string, len(s.Hosts))
+		for id, h := range s.Hosts {
+			s.hostZone[id], _ = s.Zones.LookupString(h.IP)
+		}
+	}
 	// Utilization counts only from the node the device belongs to.
 	util := map[int]string{}
 	for id, d := range m.devices {

@@ -49,7 +49,8 @@ type Snapshot struct {
 	HostLatency map[int]time.Duration
 
 	minFreeMB int64
-	slow      map[int]bool // hosts HostSlow reports
+	slow      map[int]bool   // hosts HostSlow reports
+	hostZone  map[int]string // each host's zone, worked out once at publication (nil: work it out per call)
 }
 
 func (s *Snapshot) devHost(devid int) (meta.Device, meta.Host, bool) {
@@ -64,6 +65,9 @@ func (s *Snapshot) devHost(devid int) (meta.Device, meta.Host, bool) {
 // HostZone returns the network zone of the host's IP, "" when it lies in
 // none (or the host is unknown, or no zone is set).
 func (s *Snapshot) HostZone(hostid int) string {
+	if s.hostZone != nil {
+		return s.hostZone[hostid]
+	}
 	h, ok := s.Hosts[hostid]
 	if !ok {
 		return ""
