@@ -35,27 +35,18 @@ func (c *Client) bound(ctx context.Context, d time.Duration) (context.Context, c
 	return context.WithTimeout(ctx, d)
 }
 
-// Head returns the Content-Length of url, or -1 when the node sent none.
+// Head returns the Content-Length of url, or -1 when the node sent none:
+// HeadProbe with a 404 as ErrMissing and any other non-2xx answer as
+// ErrUnreachable.
 func (c *Client) Head(ctx context.Context, url string) (int64, error) {
-	ctx, cancel := c.bound(ctx, c.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	p, err := c.HeadProbe(ctx, url)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return 0, err
 	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	if err := p.err(http.MethodHead, url, 2); err != nil {
+		return 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return 0, fmt.Errorf("%w: HEAD %s: %s", ErrMissing, url, resp.Status)
-	case resp.StatusCode/100 != 2:
-		return 0, fmt.Errorf("%w: HEAD %s: %s", ErrUnreachable, url, resp.Status)
-	}
-	return resp.ContentLength, nil
+	return p.Length, nil
 }
 
 // Do sends a body-less request (DELETE, MKCOL) and returns the status.
@@ -124,33 +115,17 @@ func (c *Client) digestSide(ctx context.Context, hostIP, path string, hashtype i
 	return sum, nil
 }
 
-// DigestGet hashes an HTTP GET of url.
+// DigestGet hashes an HTTP GET of url: GetProbe with a 404 as ErrMissing
+// and any answer but 200 as ErrUnreachable.
 func (c *Client) DigestGet(ctx context.Context, url string, hashtype int, size int64) ([]byte, error) {
-	h := NewHash(hashtype)
-	if h == nil {
-		return nil, fmt.Errorf("nodeproto: unknown hash type %d", hashtype)
+	p, err := c.GetProbe(ctx, url, hashtype, size)
+	if err == nil {
+		err = p.err(http.MethodGet, url, http.StatusOK)
 	}
-	ctx, cancel := context.WithTimeout(ctx, CopyTimeout(size))
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: %v", ErrUnreachable, url, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("%w: GET %s", ErrMissing, url)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%w: GET %s: %s", ErrUnreachable, url, resp.Status)
-	}
-	if _, err := io.Copy(h, resp.Body); err != nil {
-		return nil, fmt.Errorf("nodeproto: GET %s: %w", url, err)
-	}
-	return h.Sum(nil), nil
+	return p.Sum, nil
 }
 
 // CopyTimeout bounds a whole transfer of size bytes: generous at 1 MiB/s.

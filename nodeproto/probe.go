@@ -9,9 +9,9 @@ import (
 
 // Probe is what a storage node answered about one replica URL, whatever
 // the status: what a diagnostic tool (mogfiledebug) shows of each copy.
-// Client.Head and Client.DigestGet, for the tracker's own checks, turn
-// a 404 into ErrMissing and keep no headers; HeadProbe and GetProbe report
-// any answer with its status line.
+// HeadProbe and GetProbe report any answer with its status line;
+// Client.Head and Client.DigestGet, for the tracker's own checks, are
+// built on them and turn a 404 into ErrMissing.
 type Probe struct {
 	Status       string // the status line without the protocol: "200 OK", "404 Not Found"
 	Code         int
@@ -82,6 +82,18 @@ func (c *Client) probe(ctx context.Context, method, url string) (*http.Response,
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, url, err)
 	}
 	return resp, nil
+}
+
+// err is the tracker's reading of an answer: a 404 is ErrMissing, and an
+// answer other than ok (a status, or 2 for any 2xx) is ErrUnreachable.
+func (p Probe) err(method, url string, ok int) error {
+	switch {
+	case p.Code == http.StatusNotFound:
+		return fmt.Errorf("%w: %s %s: %s", ErrMissing, method, url, p.Status)
+	case ok == 2 && p.Code/100 != 2, ok != 2 && p.Code != ok:
+		return fmt.Errorf("%w: %s %s: %s", ErrUnreachable, method, url, p.Status)
+	}
+	return nil
 }
 
 func probeOf(resp *http.Response) Probe {
