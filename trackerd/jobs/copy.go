@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net/http"
 	"path"
 
 	"mogfs/nodeproto"
+	"mogfs/trackerd/meta"
 	"mogfs/trackerd/monitor"
 )
 
@@ -169,4 +171,63 @@ func (e *exactReader) Read(p []byte) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// replicaSet is one file's copy loop state, shared by the replicator and
+// the rebalancer: the file, its class, its stored checksum (hashtype 0:
+// none) and the copies found unreadable so far.
+type replicaSet struct {
+	f       meta.File
+	cls     meta.Class
+	sumType int
+	sum     []byte
+	devids  []int // the file's copies, growing as copies are made
+	badSrc  map[int]bool
+}
+
+// errNoSource means no copy of the file is left to copy from.
+var errNoSource = errors.New("jobs: no readable copy")
+
+// copyTo copies the file to dst from a readable copy (prefer first),
+// records the class checksum the copy computed if none was stored, and
+// adds dst to file_on and rs.devids. When the copy fails it returns false
+// and a nil error after noting the failed side (a bad source, or dst in
+// skip) so the caller tries again; errNoSource when no source is left.
+// report, when not "", names the job whose failures reach OnError.
+func (j *Jobs) copyTo(ctx context.Context, snap *monitor.Snapshot, log *slog.Logger, report string, rs *replicaSet, prefer, dst int, skip map[int]bool) (bool, error) {
+	src, ok := j.pickSource(snap, rs.devids, rs.badSrc, prefer)
+	if !ok {
+		return false, errNoSource
+	}
+	res, err := j.httpCopy(ctx, snap, copyArgs{
+		fid: rs.f.FID, length: rs.f.Length, src: src, dst: dst,
+		sumType: rs.sumType, sum: rs.sum, classHash: rs.cls.HashType,
+	})
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		log.Info("copy failed", "fid", rs.f.FID, "src", src, "dst", dst, "err", err)
+		if report != "" {
+			j.reportErr(report, rs.f.FID, dst, fmt.Errorf("copy from dev%d: %w", src, err))
+		}
+		if errors.Is(err, errSource) {
+			rs.badSrc[src] = true
+		} else {
+			skip[dst] = true
+		}
+		return false, nil
+	}
+	if rs.cls.HashType != 0 && rs.sumType == 0 && len(res.classSum) > 0 {
+		if err := j.cfg.Store.SetChecksum(ctx, rs.f.FID, rs.cls.HashType, res.classSum); err != nil {
+			return false, err
+		}
+		rs.sumType, rs.sum = rs.cls.HashType, res.classSum
+	}
+	if err := j.cfg.Store.AddFileOn(ctx, rs.f.FID, dst); err != nil {
+		return false, err
+	}
+	log.Debug("copied", "fid", rs.f.FID, "src", src, "dst", dst)
+	rs.devids = append(rs.devids, dst)
+	return true, nil
 }

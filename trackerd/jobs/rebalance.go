@@ -536,7 +536,7 @@ func (m *Rebalancer) move(ctx context.Context, job meta.Job) error {
 		m.j.stats.add("rebalance_skipped", 1)
 		return nil
 	}
-	badSrc := map[int]bool{}
+	rs := &replicaSet{f: f, cls: cls, sumType: sumType, sum: sum, devids: devids, badSrc: map[int]bool{}}
 	for {
 		v, ideal, desperate := pol.evaluate(pl, rng)
 		if v == allGood || v == tooGood {
@@ -546,38 +546,14 @@ func (m *Rebalancer) move(ctx context.Context, job meta.Job) error {
 			return fmt.Errorf("no suitable destination devices available among %v (copies counted on %v)", targets, pl.on)
 		}
 		dst := append(ideal, desperate...)[0]
-		src, ok := m.j.pickSource(snap, devids, badSrc, sdev) // the copy being moved first
-		if !ok {
-			return errors.New("no readable copy")
-		}
-		res, err := m.j.httpCopy(ctx, snap, copyArgs{
-			fid: f.FID, length: f.Length, src: src, dst: dst,
-			sumType: sumType, sum: sum, classHash: cls.HashType,
-		})
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+		copied, err := m.j.copyTo(ctx, snap, m.log, "", rs, sdev, dst, pl.skip) // the copy being moved first
 		if err != nil {
-			m.log.Info("rebalance copy failed", "fid", f.FID, "src", src, "dst", dst, "err", err)
-			if errors.Is(err, errSource) {
-				badSrc[src] = true
-			} else {
-				pl.skip[dst] = true
-			}
-			continue
-		}
-		if cls.HashType != 0 && sumType == 0 && len(res.classSum) > 0 {
-			if err := st.SetChecksum(ctx, f.FID, cls.HashType, res.classSum); err != nil {
-				return err
-			}
-			sumType, sum = cls.HashType, res.classSum
-		}
-		if err := st.AddFileOn(ctx, f.FID, dst); err != nil {
 			return err
 		}
-		m.j.stats.add("rebalance_copied", 1)
-		devids = append(devids, dst)
-		pl.on = append(pl.on, dst)
+		if copied {
+			m.j.stats.add("rebalance_copied", 1)
+			pl.on = append(pl.on, dst)
+		}
 	}
 	if !m.j.removeCopy(ctx, snap, m.log, f, sdev, pl.on) {
 		return fmt.Errorf("could not delete the copy on dev%d", sdev)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -101,14 +100,14 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 			pl.on = append(pl.on, d)
 		}
 	}
-	badSrc := map[int]bool{}
+	rs := &replicaSet{f: f, cls: cls, sumType: sumType, sum: sum, devids: devids, badSrc: map[int]bool{}}
 	for {
 		v, ideal, desperate := pol.evaluate(pl, rng)
 		if v == allGood || v == tooGood {
 			if v == tooGood {
 				pl.on = r.trim(ctx, snap, pol, pl, f, rng)
 			}
-			return r.dropDrainCopies(ctx, snap, f, devids, pl.on), nil
+			return r.dropDrainCopies(ctx, snap, f, rs.devids, pl.on), nil
 		}
 		if v == noAnswer {
 			r.log.Debug("no destination for fid now", "fid", f.FID, "copies", len(pl.on), "policy", pol)
@@ -117,41 +116,18 @@ func (r *Replicator) replicate(ctx context.Context, job meta.Job) (done bool, er
 		// ZoneLocal: among equals, a copy in the tracker's own zone first.
 		local := r.j.localZone(snap)
 		dst := append(snap.ZoneFirst(ideal, local), snap.ZoneFirst(desperate, local)...)[0]
-		src, ok := r.j.pickSource(snap, devids, badSrc, job.FromDevID)
-		if !ok {
+		copied, err := r.j.copyTo(ctx, snap, r.log, "replicate", rs, job.FromDevID, dst, pl.skip)
+		if errors.Is(err, errNoSource) {
 			r.log.Debug("no readable source for fid", "fid", f.FID)
 			return false, nil
 		}
-		res, err := r.j.httpCopy(ctx, snap, copyArgs{
-			fid: f.FID, length: f.Length, src: src, dst: dst,
-			sumType: sumType, sum: sum, classHash: cls.HashType,
-		})
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
 		if err != nil {
-			r.log.Info("copy failed", "fid", f.FID, "src", src, "dst", dst, "err", err)
-			r.j.reportErr("replicate", f.FID, dst, fmt.Errorf("copy from dev%d: %w", src, err))
-			if errors.Is(err, errSource) {
-				badSrc[src] = true
-			} else {
-				pl.skip[dst] = true
-			}
-			continue
-		}
-		if cls.HashType != 0 && sumType == 0 && len(res.classSum) > 0 {
-			if err := st.SetChecksum(ctx, f.FID, cls.HashType, res.classSum); err != nil {
-				return false, err
-			}
-			sumType, sum = cls.HashType, res.classSum
-		}
-		if err := st.AddFileOn(ctx, f.FID, dst); err != nil {
 			return false, err
 		}
-		r.log.Debug("replicated", "fid", f.FID, "src", src, "dst", dst)
-		r.j.stats.add("replicated", 1)
-		devids = append(devids, dst)
-		pl.on = append(pl.on, dst)
+		if copied {
+			r.j.stats.add("replicated", 1)
+			pl.on = append(pl.on, dst)
+		}
 	}
 }
 
